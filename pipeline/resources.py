@@ -1,0 +1,22 @@
+"""Load the prompt templates and JSON schemas that ship inside the package."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def prompt_text(name: str) -> str:
+    """A prompt template from ``prompts/`` (installed as ``pipeline.prompts``)."""
+    return resources.files("pipeline.prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """A JSON schema from ``schemas/`` (installed as ``pipeline.schemas``)."""
+    text = resources.files("pipeline.schemas").joinpath(name).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

@@ -1,0 +1,1 @@
+"""JSON schemas, shipped inside the package as ``pipeline.schemas``."""
