@@ -1,0 +1,88 @@
+"""The small value types passed between stages: request -> provider -> validator -> job.
+
+Kept apart from the stages themselves so each stage imports the data, not the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Example:
+    """A good paper of the same digest, shown to the model so the style matches."""
+
+    title: str
+    abstract: str
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PaperRequest:
+    """What a provider needs to write the missing fields of one paper."""
+
+    id: str
+    title: str
+    abstract: str
+    fields: tuple[str, ...]
+    language: str
+    examples: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a candidate field may not be written (``code`` is stable, for reports)."""
+
+    code: str
+    field: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_tokens += other.cached_tokens
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Generation:
+    """Accepted fields for one paper plus the accounting every report records."""
+
+    fields: dict[str, str]
+    provider: str
+    model: str
+    prompt_version: str
+    mode: str
+    attempts: int = 1
+    reasks: int = 0
+    latency_s: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+
+
+class Validate(Protocol):
+    """The validator as the generation loop sees it."""
+
+    def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]: ...
+
+
+class Provider(Protocol):
+    """Writes the requested fields of one paper, validated, or raises GenerationFailed."""
+
+    name: str
+
+    async def generate(self, request: PaperRequest, validate: Validate) -> Generation: ...
