@@ -1,5 +1,8 @@
 """Every tunable number of the detector and validator, in one place.
 
+Length bounds are the exception: they live in ``schemas/summary.schema.json`` because the
+same numbers are sent to the model as the structured-output schema.
+
 Each default was calibrated on real upstream output (see README, "Validator thresholds");
 the CLI exposes them as ``--threshold NAME=VALUE``.
 """
@@ -17,11 +20,6 @@ class Thresholds:
     # which a text counts as Chinese. Real Chinese summaries sit far above 0.5 even with
     # many names; English ones at 0.
     cjk_share_chinese: float = 0.35
-    # length: bounds in characters, per field (min, max); mirrored in the JSON schema.
-    tldr_min_chars: int = 10
-    tldr_max_chars: int = 600
-    section_min_chars: int = 10
-    section_max_chars: int = 1500
     # length: a non-English field that copies this many consecutive abstract words is a copy.
     copied_words: int = 12
     # duplicate: two fields whose character-trigram similarity reaches this are duplicates.
