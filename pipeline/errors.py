@@ -2,6 +2,7 @@
 
     DigestRepairError                 base: the CLI prints ``Kind: message`` and exits
     ├── InputError                    a file or path that cannot be read or parsed (exit 2)
+    │   └── NotADigest                readable text, but no digest markup (skipped in folders)
     ├── UsageError                    bad flags or configuration (exit 2)
     ├── LLMError                      a call to the model failed for one paper
     │   ├── TransientLLMError         worth retrying: 429, 408, 409, 5xx, timeouts, resets
@@ -34,6 +35,10 @@ class InputError(DigestRepairError):
         self.message = message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+class NotADigest(InputError):
+    """Text that is neither digest Markdown nor JSON lines; skipped when walking folders."""
 
 
 class UsageError(DigestRepairError):

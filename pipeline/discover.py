@@ -1,0 +1,42 @@
+"""Turn the paths a user gave into the digest files to read, in a stable order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+DIGEST_SUFFIXES = (".md", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to read; ``explicit`` when the user named it (then it is read by content)."""
+
+    path: Path
+    explicit: bool
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | InputError]:
+    """Yield each named file, and each ``*.md``/``*.jsonl`` below each named folder.
+
+    Problems are yielded, not raised, so one bad path never stops the others.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in DIGEST_SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                yield InputError(path, "no *.md or *.jsonl digests in this folder")
+            yield from (Candidate(p, explicit=False) for p in found)
+        elif path.exists():
+            yield Candidate(path, explicit=True)
+        else:
+            yield InputError(path, "no such file or directory")

@@ -1,0 +1,159 @@
+"""The format-independent digest model: papers, notices, edits, and ``load``.
+
+A document keeps the exact text it was read from and a list of papers that point into
+it. Changing a field records an edit; ``render`` splices the edits into the original
+text, so every byte outside a changed value comes back as it was read.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .errors import InputError
+from .fields import FIELDS
+from .language import dominant_language
+from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/(.+?)(?:v\d+)?(?:\.pdf)?/?$")
+
+
+def arxiv_id_from_url(url: str) -> str | None:
+    """``2601.07839`` from ``https://arxiv.org/abs/2601.07839v2`` (None for other URLs)."""
+    match = _ARXIV_ID.search(url.strip())
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line-level problem in a file that was otherwise read (kept verbatim, reported).
+
+    ``level`` is ``"error"`` when part of the file could not be parsed (scan exits 2) and
+    ``"warning"`` when everything was parsed but deserves a look (duplicate ids).
+    """
+
+    line: int
+    message: str
+    level: str = "error"
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"line": self.line, "level": self.level, "message": self.message}
+
+
+@dataclass
+class Paper:
+    """One paper entry; ``fields`` maps each AI field to its text (None when absent).
+
+    ``spans`` says where each value sits in the document's text as ``(start, end)``
+    offsets (Markdown: every value; JSONL: the whole line under ``"entry"``).
+    """
+
+    index: int
+    id: str
+    title: str
+    url: str
+    authors: str
+    category: str
+    abstract: str
+    fields: dict[str, str | None]
+    line: int
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def failed(self, matcher: PlaceholderMatcher = DEFAULT_MATCHER) -> tuple[str, ...]:
+        """The fields that are missing, blank or a failure placeholder."""
+        return tuple(name for name in FIELDS if matcher.is_failed(self.fields.get(name)))
+
+    @property
+    def failed_fields(self) -> tuple[str, ...]:
+        return self.failed()
+
+
+@dataclass
+class Document(ABC):
+    """A parsed digest file. Subclasses know their markup; this class knows the rest."""
+
+    path: Path
+    text: str
+    papers: list[Paper] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    format: str = "digest"
+
+    @abstractmethod
+    def set_field(self, paper: Paper, name: str, value: str) -> None:
+        """Replace one AI field of ``paper``; only that value's bytes change on render."""
+
+    @abstractmethod
+    def render_text(self) -> str:
+        """The document's text with every recorded change applied."""
+
+    @property
+    @abstractmethod
+    def changed(self) -> bool:
+        """True once any field was set to a value different from the original."""
+
+    def render(self) -> bytes:
+        """The bytes to write: the input, byte for byte, where nothing changed."""
+        return self.render_text().encode("utf-8")
+
+    @cached_property
+    def language(self) -> str:
+        """The language most good fields are written in: the target for new fields."""
+        return dominant_language(
+            value
+            for paper in self.papers
+            for name, value in paper.fields.items()
+            if value and name not in paper.failed()
+        )
+
+    @property
+    def is_crawl(self) -> bool:
+        """True for upstream's raw crawl (papers without any AI fields), not a digest."""
+        return False
+
+    def find(self, arxiv_id: str) -> list[Paper]:
+        return [paper for paper in self.papers if paper.id == arxiv_id]
+
+    def duplicate_notices(self) -> list[Notice]:
+        """One notice per repeated arXiv id (the papers themselves are all kept)."""
+        first_line: dict[str, int] = {}
+        notices = []
+        for paper in self.papers:
+            if paper.id in first_line:
+                message = f"duplicate arXiv id {paper.id} (first at line {first_line[paper.id]})"
+                notices.append(Notice(paper.line, message, level="warning"))
+            else:
+                first_line[paper.id] = paper.line
+        return notices
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of ``offset`` (for error messages, not hot paths)."""
+    return text.count("\n", 0, offset) + 1
+
+
+def read_text(path: Path) -> str:
+    """Read a digest as exact text, or raise InputError saying why it is unusable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise InputError(path, "empty file")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise InputError(path, "binary file (contains NUL bytes), not a digest", line=line)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
+        raise InputError(path, message, line=line) from None
+

@@ -1,0 +1,177 @@
+"""The upstream's JSON Lines files: ``*_AI_enhanced_<Language>.jsonl`` and the raw crawl.
+
+One paper per line, AI fields under ``"AI"``, the abstract in ``"summary"``. Lines that
+are not changed are written back byte for byte; a changed line is serialised again in
+the file's own style (key order kept, ``\\uXXXX`` escapes or raw UTF-8 as the file has).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .document import Document, Notice, Paper, arxiv_id_from_url
+from .fields import FIELDS, LEGACY_KEYS
+
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+_TRAILING_EOL = re.compile(r"\r?\n?$")
+
+
+def looks_like_jsonl(text: str) -> bool:
+    """The first non-blank line is a JSON object."""
+    for line in text.lstrip("\ufeff").splitlines():
+        if line.strip():
+            try:
+                return isinstance(json.loads(line), dict)
+            except ValueError:
+                return False
+    return False
+
+
+@dataclass(frozen=True)
+class JsonStyle:
+    """How ``json.dumps`` must be called to reproduce this file's lines."""
+
+    ensure_ascii: bool = True
+    separators: tuple[str, str] = (", ", ": ")
+
+    def dumps(self, obj: Any) -> str:
+        return json.dumps(obj, ensure_ascii=self.ensure_ascii, separators=self.separators)
+
+
+_STYLES = tuple(
+    JsonStyle(ascii_, seps) for ascii_ in (True, False) for seps in ((", ", ": "), (",", ":"))
+)
+
+
+def _sniff_style(samples: list[tuple[str, Any]]) -> JsonStyle:
+    """The style that round-trips the file's first lines; else a best guess from them."""
+    for style in _STYLES:
+        if samples and all(style.dumps(obj) == raw for raw, obj in samples):
+            return style
+    raw = samples[0][0] if samples else ""
+    ensure_ascii = raw.isascii()
+    separators = (", ", ": ") if '", "' in raw or '": ' in raw else (",", ":")
+    return JsonStyle(ensure_ascii, separators)
+
+
+@dataclass
+class _Line:
+    raw: str  # exactly as read, end of line included
+    obj: dict[str, Any] | None  # None for blank or unreadable lines
+    dirty: bool = False
+
+
+def _ai_key(ai: dict[str, Any], name: str) -> str:
+    """The key a field lives under: ``tldr``, or the legacy ``task`` where only that exists."""
+    if name not in ai:
+        for legacy, canonical in LEGACY_KEYS.items():
+            if canonical == name and legacy in ai:
+                return legacy
+    return name
+
+
+def _field_value(ai: Any, name: str) -> str | None:
+    if not isinstance(ai, dict):
+        return None
+    value = ai.get(_ai_key(ai, name))
+    return value if isinstance(value, str) else None
+
+
+@dataclass
+class JsonlDigest(Document):
+    format: str = "jsonl"
+    style: JsonStyle = field(default_factory=JsonStyle)
+    _lines: list[_Line] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def parse(cls, path: Path, text: str) -> JsonlDigest:
+        doc = cls(path=path, text=text)
+        samples: list[tuple[str, Any]] = []
+        offset = 0
+        for number, match in enumerate(_LINE.finditer(text), start=1):
+            raw = match.group()
+            body = _TRAILING_EOL.sub("", raw)
+            if number == 1:
+                body = body.removeprefix("\ufeff")
+            line = _Line(raw, None)
+            doc._lines.append(line)
+            start, offset = offset, offset + len(raw)
+            if not body.strip():
+                continue
+            try:
+                obj = json.loads(body)
+            except ValueError as exc:
+                doc.notices.append(Notice(number, f"not JSON ({exc.msg}); line kept as is"))
+                continue
+            if not isinstance(obj, dict):
+                doc.notices.append(Notice(number, "JSON value is not an object; line kept as is"))
+                continue
+            line.obj = obj
+            if len(samples) < 3:
+                samples.append((body, obj))
+            paper = _paper_from(obj, number, len(doc.papers) + 1)
+            paper.spans["entry"] = (start, offset)
+            doc.papers.append(paper)
+        doc.style = _sniff_style(samples)
+        doc.notices.extend(doc.duplicate_notices())
+        return doc
+
+    def set_field(self, paper: Paper, name: str, value: str) -> None:
+        if name not in FIELDS:
+            raise KeyError(name)
+        line = self._lines[paper.line - 1]
+        assert line.obj is not None
+        ai = line.obj.get("AI")
+        if not isinstance(ai, dict):
+            # Upstream puts "AI" last; a stray non-object value is replaced in place.
+            ai = {}
+            line.obj["AI"] = ai
+        key = _ai_key(ai, name)
+        if ai.get(key) != value:
+            ai[key] = value
+            line.dirty = True
+        paper.fields[name] = value
+
+    @property
+    def changed(self) -> bool:
+        return any(line.dirty for line in self._lines)
+
+    @property
+    def is_crawl(self) -> bool:
+        return bool(self.papers) and not any(
+            line.obj is not None and "AI" in line.obj for line in self._lines
+        )
+
+    def render_text(self) -> str:
+        if not self.changed:
+            return self.text
+        return "".join(
+            self._serialise(line) if line.dirty else line.raw for line in self._lines
+        )
+
+    def _serialise(self, line: _Line) -> str:
+        end = _TRAILING_EOL.search(line.raw)
+        bom = "\ufeff" if line.raw.startswith("\ufeff") else ""
+        return bom + self.style.dumps(line.obj) + (end.group() if end else "")
+
+
+def _paper_from(obj: dict[str, Any], line: int, index: int) -> Paper:
+    ai = obj.get("AI")
+    url = str(obj.get("abs") or obj.get("pdf") or "")
+    categories = obj.get("categories") or []
+    raw_id = obj.get("id")
+    return Paper(
+        index=index,
+        id=str(raw_id) if raw_id else (arxiv_id_from_url(url) or f"line-{line}"),
+        title=str(obj.get("title") or ""),
+        url=url,
+        authors=", ".join(map(str, obj.get("authors") or [])),
+        category=str(categories[0]) if isinstance(categories, list) and categories else "",
+        abstract=str(obj.get("summary") or ""),
+        fields={name: _field_value(ai, name) for name in FIELDS},
+        line=line,
+    )

@@ -1,0 +1,165 @@
+"""The Markdown digest written by the upstream pipeline (``template.md`` per paper).
+
+Parsing finds each ``### [N] [Title](url)`` entry and records where every value sits;
+everything else (table of contents, anchors, section headers, blank lines) is verbatim
+text that is never touched. An entry that does not fit the markup is kept verbatim and
+reported with its line number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .document import Document, Notice, Paper, arxiv_id_from_url
+from .fields import FIELDS, MARKDOWN_LABELS
+
+_HEADER = re.compile(r"^### \[\d+\] ", re.M)
+
+def _value_until(name: str, next_line: str) -> str:
+    """A value that runs (over lines) until the line starting with ``next_line``.
+
+    Unrolled per line rather than a lazy ``.*?``: the engine then tests the next label
+    once per line instead of once per character, which doubles parsing speed.
+    """
+    return rf"(?P<{name}>[^\n]*(?:\n(?!{next_line})[^\n]*)*)\n"
+
+
+# One entry of upstream's template. Values are captured up to the next label; trailing
+# white space is trimmed from the spans afterwards (see _trimmed_span).
+_ENTRY = re.compile(
+    r"### \[(?P<index>\d+)\] \[(?P<title>[^\r\n]*)\]\((?P<url>[^\s)]*)\)[ \t]*\r?\n"
+    r"\*(?P<authors>[^\r\n]*)\*[ \t]*\r?\n"
+    r"(?:[ \t]*\r?\n)*Main category:[ ]?(?P<category>[^\r\n]*)\r?\n"
+    r"(?:[ \t]*\r?\n)*TL;DR:[ ]?" + _value_until("tldr", "<details>") +
+    r"<details>[ \t]*\r?\n[ \t]*<summary>Details</summary>[ \t]*\r?\n"
+    r"(?:[ \t]*\r?\n)*Motivation:[ ]?" + _value_until("motivation", "Method:") +
+    r"Method:[ ]?" + _value_until("method", "Result:") +
+    r"Result:[ ]?" + _value_until("result", "Conclusion:") +
+    r"Conclusion:[ ]?" + _value_until("conclusion", "Abstract:") +
+    r"Abstract:[ ]?" + _value_until("abstract", "</details>") +
+    r"</details>"
+)
+
+_SPANS = ("index", "title", "url", "authors", "category", *FIELDS, "abstract")
+_TRIMMED = frozenset(("category", *FIELDS, "abstract"))
+
+# In order, what a well-formed entry must contain; used to say what a broken one lacks.
+_REQUIRED = (
+    ("'*authors*' line", re.compile(r"^\*[^\r\n]*\*[ \t]*\r?$", re.M)),
+    ("'Main category:' line", re.compile(r"^Main category:", re.M)),
+    ("'TL;DR:' line", re.compile(r"^TL;DR:", re.M)),
+    ("'<details>' block", re.compile(r"^<details>", re.M)),
+    *(
+        (f"'{MARKDOWN_LABELS[name]}:' line", re.compile(rf"^{re.escape(MARKDOWN_LABELS[name])}:", re.M))
+        for name in FIELDS[1:]
+    ),
+    ("'Abstract:' line", re.compile(r"^Abstract:", re.M)),
+    ("closing '</details>'", re.compile(r"^</details>", re.M)),
+)
+
+_MARKERS = ("<div id=toc>", "# Table of Contents", "### [")
+
+
+def looks_like_markdown(text: str) -> bool:
+    """A digest has entry headers (or at least the upstream table of contents)."""
+    head = text[:4096]
+    return _HEADER.search(text) is not None or any(marker in head for marker in _MARKERS[:2])
+
+
+def _unwrap(value: str) -> str:
+    """The value a reader sees: CRLF folded to LF (the bytes in the file are untouched)."""
+    return value.replace("\r\n", "\n")
+
+
+@dataclass
+class MarkdownDigest(Document):
+    format: str = "markdown"
+    _edits: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def parse(cls, path: Path, text: str) -> MarkdownDigest:
+        doc = cls(path=path, text=text)
+        starts = [m.start() for m in _HEADER.finditer(text)]
+        line, counted = 1, 0
+        for i, start in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else len(text)
+            line += text.count("\n", counted, start)
+            counted = start
+            match = _ENTRY.match(text, start, end)
+            if match is None:
+                doc.notices.append(Notice(line, _describe_misfit(text, start, end)))
+                continue
+            doc.papers.append(_paper_from(text, match, line))
+        doc.notices.extend(doc.duplicate_notices())
+        return doc
+
+    def set_field(self, paper: Paper, name: str, value: str) -> None:
+        if name not in FIELDS:
+            raise KeyError(name)
+        if "\n" in value or "\r" in value:
+            raise ValueError("a Markdown field value must be a single line")
+        start, end = paper.spans[name]
+        # "TL;DR:" with nothing after the colon: keep the template's "Label: value" form.
+        prefix = " " if start == end and self.text[start - 1 : start] == ":" else ""
+        if self.text[start:end] == prefix + value:
+            self._edits.pop((start, end), None)
+        else:
+            self._edits[(start, end)] = prefix + value
+        paper.fields[name] = value
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._edits)
+
+    def render_text(self) -> str:
+        if not self._edits:
+            return self.text
+        parts, pos = [], 0
+        for (start, end), value in sorted(self._edits.items()):
+            parts += [self.text[pos:start], value]
+            pos = end
+        parts.append(self.text[pos:])
+        return "".join(parts)
+
+
+def _trimmed_span(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The span without trailing white space (blank lines, spaces, the CR of CRLF)."""
+    start, end = span
+    return start, start + len(text[start:end].rstrip())
+
+
+def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:
+    spans = {
+        name: _trimmed_span(text, match.span(name)) if name in _TRIMMED else match.span(name)
+        for name in _SPANS
+    }
+    values = {name: _unwrap(text[start:end]) for name, (start, end) in spans.items()}
+    url = values["url"]
+    return Paper(
+        index=int(match["index"]),
+        id=arxiv_id_from_url(url) or url,
+        title=values["title"],
+        url=url,
+        authors=values["authors"],
+        category=values["category"],
+        abstract=values["abstract"],
+        fields={name: values[name] for name in FIELDS},
+        line=line,
+        spans=spans,
+    )
+
+
+def _describe_misfit(text: str, start: int, end: int) -> str:
+    """Say which part of the template a broken entry lacks, e.g. after a truncation."""
+    header = text[start : text.find("\n", start, end) if "\n" in text[start:end] else end].rstrip("\r")
+    if not re.match(r"### \[\d+\] \[.*\]\([^\s)]*\)[ \t]*$", header):
+        return f"entry header {header[:60]!r} is not '### [N] [Title](url)'; kept as is"
+    pos = start
+    for what, pattern in _REQUIRED:
+        found = pattern.search(text, pos, end)
+        if found is None:
+            return f"entry {header[:40]!r}... has no {what} (truncated or edited?); kept as is"
+        pos = found.end()
+    return "entry does not fit the digest markup; kept as is"

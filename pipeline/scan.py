@@ -1,0 +1,109 @@
+"""``digest-repair scan``: detection over many paths, one file in memory at a time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .detect import detect
+from .discover import discover
+from .errors import InputError, NotADigest
+from .loader import load
+from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from .thresholds import DEFAULT_THRESHOLDS, Thresholds
+
+
+@dataclass
+class FileScan:
+    """The summary of one file; holds no document, so a long run stays small."""
+
+    path: str
+    format: str | None = None
+    papers: int = 0
+    language: str | None = None
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    suspect: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed_fields(self) -> int:
+        return sum(len(item["fields"]) for item in self.failed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "papers": self.papers,
+            "language": self.language,
+            "failed": self.failed,
+            "suspect": self.suspect,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+def scan_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    matcher: PlaceholderMatcher = DEFAULT_MATCHER,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> Iterator[FileScan]:
+    """Scan each digest under ``paths``; unreadable ones come back with ``errors`` set."""
+    for candidate in discover(paths):
+        if isinstance(candidate, InputError):
+            yield _failed_scan(candidate)
+            continue
+        try:
+            document = load(candidate.path)
+        except NotADigest as exc:
+            if candidate.explicit:
+                yield _failed_scan(exc)
+            continue
+        except InputError as exc:
+            yield _failed_scan(exc)
+            continue
+        if document.is_crawl and not candidate.explicit:
+            continue
+        detection = detect(document, matcher, thresholds)
+        yield FileScan(
+            path=str(document.path),
+            format=document.format,
+            papers=len(document.papers),
+            language=detection.language,
+            failed=[
+                {"id": item.paper.id, "index": item.paper.index, "line": item.paper.line,
+                 "title": item.paper.title, "fields": list(item.fields)}
+                for item in detection.failed
+            ],
+            suspect=[
+                {"id": item.paper.id, "index": item.paper.index, "line": item.paper.line,
+                 "field": item.field, "language": item.language, "expected": detection.language}
+                for item in detection.suspect
+            ],
+            errors=[n.as_dict() for n in document.notices if n.level == "error"],
+            warnings=[n.as_dict() for n in document.notices if n.level == "warning"],
+        )
+
+
+def _failed_scan(error: InputError) -> FileScan:
+    return FileScan(path=error.path, errors=[{"line": error.line, "level": "error", "message": error.message}])
+
+
+def totals(scans: list[FileScan]) -> dict[str, int]:
+    return {
+        "files": len(scans),
+        "papers": sum(s.papers for s in scans),
+        "failed_papers": sum(len(s.failed) for s in scans),
+        "failed_fields": sum(s.failed_fields for s in scans),
+        "suspect_fields": sum(len(s.suspect) for s in scans),
+        "errors": sum(len(s.errors) for s in scans),
+    }
+
+
+def exit_code(scans: list[FileScan]) -> int:
+    """0 nothing failed, 1 some papers failed, 2 something could not be read or parsed."""
+    if any(s.errors for s in scans):
+        return 2
+    return 1 if any(s.failed for s in scans) else 0
