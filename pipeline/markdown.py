@@ -151,15 +151,20 @@ def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:
     )
 
 
+_HEADER_LINE = re.compile(r"### \[(?P<index>\d+)\] \[.*\]\((?P<url>[^\s)]*)\)[ \t]*\r?$", re.M)
+
+
 def _describe_misfit(text: str, start: int, end: int) -> str:
     """Say which part of the template a broken entry lacks, e.g. after a truncation."""
-    header = text[start : text.find("\n", start, end) if "\n" in text[start:end] else end].rstrip("\r")
-    if not re.match(r"### \[\d+\] \[.*\]\([^\s)]*\)[ \t]*$", header):
-        return f"entry header {header[:60]!r} is not '### [N] [Title](url)'; kept as is"
-    pos = start
+    header = _HEADER_LINE.match(text, start, end)
+    if header is None:
+        line = text[start:end].splitlines()[0]
+        return f"entry header {line[:60]!r} is not '### [N] [Title](url)'; kept as is"
+    name = f"entry [{header['index']}] ({arxiv_id_from_url(header['url']) or header['url']})"
+    pos = header.end()
     for what, pattern in _REQUIRED:
         found = pattern.search(text, pos, end)
         if found is None:
-            return f"entry {header[:40]!r}... has no {what} (truncated or edited?); kept as is"
+            return f"{name} has no {what} (truncated or edited?); kept as is"
         pos = found.end()
-    return "entry does not fit the digest markup; kept as is"
+    return f"{name} does not fit the digest markup; kept as is"

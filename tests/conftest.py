@@ -1,0 +1,34 @@
+"""Shared fixtures: a clean environment for every test, and the real digests in ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MODEL_NAME", "LANGUAGE", "DIGEST_REPAIR_DEBUG",
+        "DIGEST_REPAIR_CACHE")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's keys, model, language or cache."""
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def shared() -> Path:
+    """``../shared`` beside the checkout (CI has it); tests skip cleanly without it."""
+    if not (SHARED / "seeds").is_dir():
+        pytest.skip("../shared (real digests) is not beside this checkout")
+    return SHARED
+
+
+@pytest.fixture
+def seeds(shared: Path) -> list[Path]:
+    return sorted((shared / "seeds").glob("*.txt"))

@@ -1,0 +1,63 @@
+"""The built wheel carries the prompts and schemas and finds them without the checkout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_public_api_is_exported() -> None:
+    assert set(pipeline.__all__) >= {"load", "Document", "Paper", "FIELDS", "DigestRepairError"}
+    for name in pipeline.__all__:
+        assert hasattr(pipeline, name), name
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
+    (path,) = out.glob("digest_repair-*.whl")
+    return path
+
+
+def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {p.relative_to(ROOT).as_posix() for d in ("prompts", "schemas") for p in (ROOT / d).iterdir()
+               if p.suffix in (".txt", ".json")}
+    assert shipped, "no prompt or schema files in the checkout"
+    for rel in shipped:
+        assert f"pipeline/{rel}" in names, rel
+
+
+def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = (
+        "import pipeline, pipeline.resources as r;"
+        "from importlib import resources;"
+        "names = [p.name for p in resources.files('pipeline.schemas').iterdir() if p.name.endswith('.json')];"
+        "assert names, names;"
+        "[r.schema(n) for n in names];"
+        "prompts = [p.name for p in resources.files('pipeline.prompts').iterdir() if p.name.endswith('.txt')];"
+        "[r.prompt_text(n) for n in prompts];"
+        "print(pipeline.__file__, len(names), len(prompts))"
+    )
+    # -S: no site-packages, so neither the editable install nor the checkout can answer.
+    proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(target)}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(str(target))

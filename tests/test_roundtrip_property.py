@@ -1,0 +1,64 @@
+"""Hypothesis: any digest we can write in the upstream markup comes back byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from digest_factory import FakePaper, markdown
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.fields import FIELDS
+from pipeline.markdown import MarkdownDigest
+
+_LINE_CHARS = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r\x85\u2028\u2029")
+one_line = st.text(_LINE_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)
+tricky_title = st.lists(st.one_of(one_line, st.sampled_from(["[", "]", "(", ")", "](", "[x](y)", "中文", "$\\alpha$"])),
+                        min_size=1, max_size=6).map(" ".join).map(str.strip).filter(bool)
+multi_line = st.lists(one_line, min_size=1, max_size=3).map("\n".join)
+
+
+@st.composite
+def papers(draw: st.DrawFn) -> list[FakePaper]:
+    count = draw(st.integers(1, 4))
+    result = []
+    for i in range(count):
+        fields = {name: draw(one_line) for name in FIELDS}
+        # Values must not begin with a later label on a new line; the markup cannot say that.
+        result.append(FakePaper(
+            id=f"2601.{i:05d}", title=draw(tricky_title), category=draw(st.sampled_from(["cs.LG", "cs.CL"])),
+            abstract=draw(multi_line), fields=fields,
+        ))
+    return result
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(papers(), st.booleans(), st.booleans())
+def test_generated_digests_round_trip(ps: list[FakePaper], crlf: bool, trailing_newline: bool) -> None:
+    text = markdown(ps)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    if not trailing_newline:
+        text = text.rstrip("\r\n")
+    doc = MarkdownDigest.parse(Path("d.md"), text)
+    assert doc.render_text() == text
+    assert [p.id for p in doc.papers] == [p.id for p in sorted(ps, key=lambda p: p.category != ps[0].category)]
+    for parsed in doc.papers:
+        original = next(p for p in ps if p.id == parsed.id)
+        assert parsed.title == original.title
+        assert parsed.abstract.replace("\r\n", "\n") == original.abstract.strip()
+        assert parsed.fields == {k: v.strip() for k, v in original.fields.items()}
+
+
+@settings(max_examples=100, deadline=None)
+@given(papers(), st.data())
+def test_an_edit_changes_only_its_value(ps: list[FakePaper], data: st.DataObject) -> None:
+    text = markdown(ps)
+    doc = MarkdownDigest.parse(Path("d.md"), text)
+    paper = data.draw(st.sampled_from(doc.papers))
+    name = data.draw(st.sampled_from(FIELDS))
+    value = data.draw(one_line)
+    start, end = paper.spans[name]
+    doc.set_field(paper, name, value)
+    assert doc.render_text() == text[:start] + value + text[end:]
