@@ -18,6 +18,8 @@ from .fields import FIELDS
 from .language import dominant_language
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 
+LANGUAGE_SAMPLE = 60  # papers that vote on a document's language
+
 _ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/(.+?)(?:v\d+)?(?:\.pdf)?/?$")
 
 
@@ -101,13 +103,19 @@ class Document(ABC):
 
     @cached_property
     def language(self) -> str:
-        """The language most good fields are written in: the target for new fields."""
-        return dominant_language(
-            value
-            for paper in self.papers
-            for name, value in paper.fields.items()
-            if value and name not in paper.failed()
-        )
+        """The language most good fields are written in: the target for new fields.
+
+        A vote over the first ``LANGUAGE_SAMPLE`` good papers is as good as one over all
+        of them and keeps scanning large files fast.
+        """
+        texts = []
+        for paper in self.papers:
+            failed = paper.failed()
+            if len(failed) < len(FIELDS):
+                texts += [v for name, v in paper.fields.items() if v and name not in failed]
+                if len(texts) >= LANGUAGE_SAMPLE * len(FIELDS):
+                    break
+        return dominant_language(texts)
 
     @property
     def is_crawl(self) -> bool:

@@ -17,17 +17,22 @@ from .document import Document, Notice, Paper, arxiv_id_from_url
 from .fields import FIELDS, LEGACY_KEYS
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
-_TRAILING_EOL = re.compile(r"\r?\n?$")
+
+
+def _split_eol(raw: str) -> tuple[str, str]:
+    """``('{...}', '\r\n')``: a line's content and its own line ending (maybe none)."""
+    body = raw.removesuffix("\n")
+    body = body.removesuffix("\r") if body != raw else body
+    return body, raw[len(body):]
 
 
 def looks_like_jsonl(text: str) -> bool:
     """The first non-blank line is a JSON object."""
-    for line in text.lstrip("\ufeff").splitlines():
-        if line.strip():
-            try:
-                return isinstance(json.loads(line), dict)
-            except ValueError:
-                return False
+    for match in _LINE.finditer(text.lstrip("\ufeff\r\n\t ")):
+        try:
+            return isinstance(json.loads(match.group()), dict)
+        except ValueError:
+            return False
     return False
 
 
@@ -94,7 +99,7 @@ class JsonlDigest(Document):
         offset = 0
         for number, match in enumerate(_LINE.finditer(text), start=1):
             raw = match.group()
-            body = _TRAILING_EOL.sub("", raw)
+            body, _ = _split_eol(raw)
             if number == 1:
                 body = body.removeprefix("\ufeff")
             line = _Line(raw, None)
@@ -154,9 +159,8 @@ class JsonlDigest(Document):
         )
 
     def _serialise(self, line: _Line) -> str:
-        end = _TRAILING_EOL.search(line.raw)
         bom = "\ufeff" if line.raw.startswith("\ufeff") else ""
-        return bom + self.style.dumps(line.obj) + (end.group() if end else "")
+        return bom + self.style.dumps(line.obj) + _split_eol(line.raw)[1]
 
 
 def _paper_from(obj: dict[str, Any], line: int, index: int) -> Paper:

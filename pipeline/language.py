@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+# Runs, not single characters: findall then returns a few strings per text, not hundreds.
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
 
 # Language names accepted from --language / LANGUAGE (the upstream uses "Chinese").
@@ -48,7 +49,8 @@ class ScriptProfile:
 
 
 def profile(text: str) -> ScriptProfile:
-    return ScriptProfile(len(_CJK.findall(text)), len(_LATIN_WORD.findall(text)))
+    cjk = 0 if text.isascii() else sum(map(len, _CJK.findall(text)))
+    return ScriptProfile(cjk, len(_LATIN_WORD.findall(text)))
 
 
 def detect_language(text: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> str | None:

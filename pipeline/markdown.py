@@ -15,7 +15,7 @@ from pathlib import Path
 from .document import Document, Notice, Paper, arxiv_id_from_url
 from .fields import FIELDS, MARKDOWN_LABELS
 
-_HEADER = re.compile(r"^### \[\d+\] ", re.M)
+_HEADER = re.compile(r"### \[\d+\] ")
 
 def _value_until(name: str, next_line: str) -> str:
     """A value that runs (over lines) until the line starting with ``next_line``.
@@ -65,7 +65,7 @@ _MARKERS = ("<div id=toc>", "# Table of Contents", "### [")
 def looks_like_markdown(text: str) -> bool:
     """A digest has entry headers (or at least the upstream table of contents)."""
     head = text[:4096]
-    return _HEADER.search(text) is not None or any(marker in head for marker in _MARKERS[:2])
+    return bool(_entry_starts(text[:200_000])) or any(marker in head for marker in _MARKERS[:2])
 
 
 def _unwrap(value: str) -> str:
@@ -81,7 +81,7 @@ class MarkdownDigest(Document):
     @classmethod
     def parse(cls, path: Path, text: str) -> MarkdownDigest:
         doc = cls(path=path, text=text)
-        starts = [m.start() for m in _HEADER.finditer(text)]
+        starts = _entry_starts(text)
         line, counted = 1, 0
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(text)
@@ -124,10 +124,23 @@ class MarkdownDigest(Document):
         return "".join(parts)
 
 
+def _entry_starts(text: str) -> list[int]:
+    """Offsets of the ``### [N] `` lines; a plain ``find`` loop is several times faster
+    than a multi-line regex scan over a whole digest."""
+    starts, pos = [], text.find("### [")
+    while pos != -1:
+        if (pos == 0 or text[pos - 1] == "\n" or text[:pos] == "\ufeff") and _HEADER.match(text, pos):
+            starts.append(pos)
+        pos = text.find("### [", pos + 5)
+    return starts
+
+
 def _trimmed_span(text: str, span: tuple[int, int]) -> tuple[int, int]:
     """The span without trailing white space (blank lines, spaces, the CR of CRLF)."""
     start, end = span
-    return start, start + len(text[start:end].rstrip())
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:

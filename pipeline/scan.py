@@ -64,7 +64,10 @@ def scan_paths(
         except InputError as exc:
             yield _failed_scan(exc)
             continue
-        if document.is_crawl and not candidate.explicit:
+        if document.is_crawl:
+            # A crawl has no AI fields at all; read as a digest, every paper would "fail".
+            if candidate.explicit:
+                yield _failed_scan(NotADigest(document.path, "upstream's raw crawl (no \"AI\" fields), not a digest", line=1))
             continue
         detection = detect(document, matcher, thresholds)
         yield FileScan(

@@ -173,3 +173,10 @@ def test_debug_variable_shows_traceback(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DIGEST_REPAIR_DEBUG", "1")
     with pytest.raises(UsageError):
         main(["scan", "--threshold", "nonsense=1", str(tmp_path)])
+
+
+def test_explicit_crawl_file_is_not_a_digest(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "2026-01-02.jsonl"
+    path.write_text(json.dumps({"id": "2601.00002", "title": "T", "summary": "S"}) + "\n", encoding="utf-8")
+    code, report, err = run_scan(capsys, path)
+    assert code == 2 and "raw crawl" in err and report["files"][0]["papers"] == 0
