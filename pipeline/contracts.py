@@ -81,8 +81,15 @@ class Validate(Protocol):
 
 
 class Provider(Protocol):
-    """Writes the requested fields of one paper, validated, or raises GenerationFailed."""
+    """Writes the requested fields of one paper, validated, or raises GenerationFailed.
+
+    ``expected_problems`` are validator codes its output is known to carry and that are
+    written anyway, as report warnings (the offline provider cannot translate).
+    """
 
     name: str
+    model: str
+    prompt_version: str
+    expected_problems: frozenset[str]
 
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation: ...

@@ -51,9 +51,12 @@ class LLMError(DigestRepairError):
     kind = "LLMError"
     reason = "llm_error"
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 reason: str | None = None):
         self.status = status
         self.retry_after = retry_after
+        if reason is not None:
+            self.reason = reason
         super().__init__(message)
 
 

@@ -67,7 +67,8 @@ def scan_paths(
         if document.is_crawl:
             # A crawl has no AI fields at all; read as a digest, every paper would "fail".
             if candidate.explicit:
-                yield _failed_scan(NotADigest(document.path, "upstream's raw crawl (no \"AI\" fields), not a digest", line=1))
+                message = "upstream's raw crawl (no \"AI\" fields), not a digest"
+                yield _failed_scan(NotADigest(document.path, message, line=1))
             continue
         detection = detect(document, matcher, thresholds)
         yield FileScan(

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.llm_config import ENVIRONMENT
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MODEL_NAME", "LANGUAGE", "DIGEST_REPAIR_DEBUG",
-        "DIGEST_REPAIR_CACHE")
+_ENV = (*ENVIRONMENT.values(), "LANGUAGE", "DIGEST_REPAIR_DEBUG", "DIGEST_REPAIR_CACHE")
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def test_changed_line_keeps_key_order_and_escaping(shared: Path) -> None:
     doc.set_field(paper, "tldr", "新的摘要，含 $\\alpha$ 与 “引号”")
     before = path.read_text(encoding="utf-8").splitlines(keepends=True)
     after = doc.render_text().splitlines(keepends=True)
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert changed == [paper.line - 1]
     line = after[paper.line - 1]
     assert line.isascii() and line.endswith("\n")

@@ -1,0 +1,132 @@
+"""Turn a model's answer into a JSON object, tolerating what models actually send.
+
+Models wrap JSON in code fences and prose, and write LaTeX (``$\\alpha$``) with single
+backslashes. Most such escapes are invalid JSON and merely fail, but ``\\frac``, ``\\beta``,
+``\\rho``, ``\\text`` and ``\\nabla`` are *valid* escapes (form feed, backspace, carriage
+return, tab, newline) followed by letters, which ``json.loads`` silently corrupts. The
+repair below runs before parsing and keeps them as LaTeX. Nothing is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# A fenced block anywhere in the answer; its content is tried first.
+_FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+# Escapes JSON defines and a summary never wants as control characters when a letter
+# follows: "\frac", "\beta", "\rho", "\times" are LaTeX, not form feed + "rac".
+_CONTROL_BEFORE_LETTER = frozenset("bfrt")
+
+# "\n" + letters is ambiguous: "\nabla" is LaTeX, "step.\nThen" is a newline between
+# sentences. Only these LaTeX commands are kept as LaTeX; any other word is a newline.
+_LATEX_N_COMMANDS = frozenset(
+    {
+        "nabla", "natural", "ne", "nearrow", "neg", "neq", "newcommand", "newline",
+        "nexists", "ngeq", "ngtr", "ni", "nleftarrow", "nleq", "nless", "nmid", "nobreak",
+        "noindent", "nolimits", "nonumber", "norm", "normalsize", "not", "notin",
+        "nparallel", "nprec", "nrightarrow", "nsim", "nsubseteq", "nsucc", "nsupseteq",
+        "nu", "nvdash", "nwarrow",
+    }
+)  # fmt: skip
+
+# How many "{" positions are tried before giving up on an answer with braces in its prose.
+_MAX_CANDIDATES = 8
+
+
+class DecodeError(ValueError):
+    """The answer holds no JSON object, even after repair."""
+
+
+def decode_object(text: str) -> dict[str, Any]:
+    """The first JSON object in ``text`` (fences, prose and LaTeX escapes tolerated)."""
+    for candidate in _candidates(text):
+        try:
+            loaded = json.loads(repair_escapes(candidate), strict=False)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(loaded, dict):
+            return loaded
+    raise DecodeError(f"no JSON object found in the answer ({len(text)} characters)")
+
+
+def repair_escapes(text: str) -> str:
+    """Double every backslash that does not start a JSON escape the author meant.
+
+    A valid escape is kept, except a control-character escape directly followed by a
+    letter, which is a LaTeX command (see module docstring).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        following = text[i + 1] if i + 1 < len(text) else ""
+        if following in ('"', "\\", "/") or _is_meant_escape(text, i + 1):
+            out.append(char + following)
+            i += 2
+        else:
+            out.append("\\\\")
+            i += 1
+    return "".join(out)
+
+
+def _is_meant_escape(text: str, at: int) -> bool:
+    """Whether the escape letter at ``at`` (after a backslash) is a real JSON escape."""
+    letter = text[at : at + 1]
+    after = text[at + 1 : at + 2]
+    if letter == "u":
+        return _HEX4.fullmatch(text[at + 1 : at + 5]) is not None
+    if letter in _CONTROL_BEFORE_LETTER:
+        return not (after.isascii() and after.isalpha())
+    if letter == "n":
+        word = _LETTERS.match(text, at)
+        return word is None or word.group() not in _LATEX_N_COMMANDS
+    return False
+
+
+def _candidates(text: str) -> list[str]:
+    """Substrings that may be the JSON object, most likely first."""
+    sources = [match.group(1) for match in _FENCE.finditer(text)] + [text]
+    found: list[str] = []
+    for source in sources:
+        start = source.find("{")
+        tried = 0
+        while start != -1 and tried < _MAX_CANDIDATES:
+            end = _matching_brace(source, start)
+            if end is not None:
+                found.append(source[start : end + 1])
+            tried += 1
+            start = source.find("{", start + 1)
+    return found
+
+
+def _matching_brace(text: str, start: int) -> int | None:
+    """Index of the ``}`` closing the ``{`` at ``start``, skipping braces inside strings."""
+    depth = 0
+    in_string = False
+    i = start
+    while i < len(text):
+        char = text[i]
+        if in_string:
+            if char == "\\":
+                i += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None

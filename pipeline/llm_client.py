@@ -1,0 +1,365 @@
+"""One chat completion, made reliable: response modes, error mapping, transport retries.
+
+tenacity is the only retry layer (the SDK's own retries are off). The re-ask loop that
+reacts to the *content* of an answer lives in ``openai_provider``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from enum import Enum
+from typing import Any, cast
+
+import httpx
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_exponential_jitter
+
+from .contracts import Usage
+from .errors import FatalLLMError, LLMError, ResponseFormatRejected, TransientLLMError, UsageError
+from .llm_config import LLMSettings
+from .prompt import Message
+
+logger = logging.getLogger("pipeline.llm")
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+class ResponseMode(str, Enum):
+    JSON_SCHEMA = "json_schema"
+    JSON_OBJECT = "json_object"
+    TEXT = "text"
+
+
+# The "auto" setting walks this order; a mode the server rejects is skipped from then on.
+FALLBACK_ORDER: tuple[ResponseMode, ...] = (
+    ResponseMode.JSON_SCHEMA,
+    ResponseMode.JSON_OBJECT,
+    ResponseMode.TEXT,
+)
+
+# The request's response_format per mode (None: the parameter is left out).
+_RESPONSE_FORMATS: dict[ResponseMode, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+    ResponseMode.JSON_SCHEMA: lambda schema: {
+        "type": "json_schema",
+        "json_schema": {"name": "paper_summary", "strict": True, "schema": schema},
+    },
+    ResponseMode.JSON_OBJECT: lambda schema: {"type": "json_object"},
+    ResponseMode.TEXT: lambda schema: None,
+}
+
+# Statuses worth another try besides 5xx; 400/401/403/404/422 are not.
+_TRANSIENT_STATUSES = frozenset({408, 409, 429})
+_AUTH_STATUSES = frozenset({401, 403})
+# How servers word a rejected response_format (DeepSeek: "This response_format type is
+# unavailable now"; others: "response format json_schema is not supported").
+_FORMAT_REJECTION = re.compile(r"response[_ ]format|unavailable", re.IGNORECASE)
+# Partial keys that servers echo back ("Incorrect API key provided: sk-proj-ab**cd").
+_KEY_LIKE = re.compile(r"\b(sk|key)-[A-Za-z0-9_*.\-]{3,}")
+_MAX_DETAIL_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What one accepted HTTP answer said; the provider decides whether it is usable."""
+
+    content: str
+    refusal: str | None
+    finish_reason: str | None
+    model: str
+    mode: ResponseMode
+
+
+@dataclass
+class CallTally:
+    """Per-paper accounting that survives failures: HTTP calls made and tokens billed."""
+
+    paper_id: str
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+
+def map_sdk_error(exc: openai.OpenAIError, secret: str = "") -> LLMError:
+    """The one place where the SDK's exceptions become ours (callers ``raise ... from``)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientLLMError("request timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientLLMError(f"connection error: {_redact(str(exc.__cause__ or exc), secret)}")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        text = f"HTTP {status}: {_redact(_server_message(exc), secret)}"
+        if status in _AUTH_STATUSES:
+            return FatalLLMError(
+                f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status
+            )
+        if status == 400 and _FORMAT_REJECTION.search(text):
+            return ResponseFormatRejected(text, status=status)
+        if status in _TRANSIENT_STATUSES or status >= 500:
+            delay = retry_after(exc.response.headers)
+            return TransientLLMError(text, status=status, retry_after=delay)
+        return LLMError(text, status=status)
+    return LLMError(_redact(str(exc), secret)[:_MAX_DETAIL_CHARS])
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def build_sdk_client(settings: LLMSettings) -> openai.AsyncOpenAI:
+    """The official async client on a plain ``httpx.AsyncClient`` pool sized for the run.
+
+    A legacy httpx client (rather than the SDK's default httpx2 one) is what respx sees,
+    so tests exercise this very transport. SDK retries are off: tenacity retries.
+    """
+    if not settings.api_key:
+        raise UsageError("no API key: set OPENAI_API_KEY")
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    http_client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(settings.timeout_s))
+    return openai.AsyncOpenAI(
+        api_key=settings.api_key,
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+        http_client=cast(Any, http_client),  # the SDK accepts legacy httpx clients
+    )
+
+
+class LLMClient:
+    """Makes chat completions with retries; remembers which response modes the server takes.
+
+    The rejected-mode set is shared by every paper of the run. It is only changed between
+    awaits, so concurrent tasks on one event loop see a consistent value without a lock.
+    """
+
+    def __init__(
+        self,
+        sdk: openai.AsyncOpenAI,
+        settings: LLMSettings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._sdk = sdk
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._rejected: set[ResponseMode] = set()
+        self._backoff = wait_exponential_jitter(
+            multiplier=settings.backoff_s, max=settings.backoff_max_s, jitter=settings.backoff_s
+        )
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings, *, sleep: Sleep = asyncio.sleep) -> LLMClient:
+        return cls(build_sdk_client(settings), settings, sleep=sleep)
+
+    async def aclose(self) -> None:
+        await self._sdk.close()
+
+    @property
+    def mode(self) -> ResponseMode:
+        """The mode the next request uses."""
+        if self._settings.response_format != "auto":
+            return ResponseMode(self._settings.response_format)
+        return next(mode for mode in FALLBACK_ORDER if mode not in self._rejected)
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        tally: CallTally,
+    ) -> Completion:
+        """One usable answer, falling back through response modes the server rejects.
+
+        Raises ``TransientLLMError`` once retries are spent, ``FatalLLMError`` on bad
+        credentials, ``LLMError`` for other refusals of the request.
+        """
+        while True:
+            mode = self.mode
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(TransientLLMError),
+                wait=self._wait,
+                stop=stop_after_attempt(self._settings.attempts)
+                | _WaitBudget(self._settings.max_wait_s),
+                sleep=self._sleep,
+                before_sleep=_log_backoff,
+                reraise=True,
+            )
+            try:
+                return await retrying(self._attempt, messages, schema, max_tokens, mode, tally)
+            except ResponseFormatRejected:
+                if not self._reject(mode):
+                    raise
+
+    def _reject(self, mode: ResponseMode) -> bool:
+        """Stop using ``mode`` for the run; False when there is nothing to fall back to."""
+        if self._settings.response_format != "auto" or mode is FALLBACK_ORDER[-1]:
+            return False
+        self._rejected.add(mode)
+        logger.warning("server rejected response_format %s; using %s", mode.value, self.mode.value)
+        return True
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The server's Retry-After when it sent one, else exponential backoff with jitter."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, LLMError) and error.retry_after is not None:
+            return error.retry_after
+        return float(self._backoff(state))
+
+    async def _attempt(
+        self,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        max_tokens: int,
+        mode: ResponseMode,
+        tally: CallTally,
+    ) -> Completion:
+        tally.calls += 1
+        body = self._body(messages, schema, max_tokens, mode)
+        if logger.isEnabledFor(logging.DEBUG):  # the body holds the whole prompt: dump lazily
+            logger.debug("paper=%s call=%d request=%s", tally.paper_id, tally.calls, _dump(body))
+        started = self._clock()
+        try:
+            response = await self._sdk.chat.completions.create(**body)
+        except openai.OpenAIError as exc:
+            error = map_sdk_error(exc, self._settings.api_key)
+            logger.warning(
+                "paper=%s call=%d mode=%s failed after %.2fs: %s: %s",
+                tally.paper_id, tally.calls, mode.value, self._clock() - started,
+                type(error).__name__, error,
+            )  # fmt: skip
+            raise error from exc
+        usage = _usage(response.usage)
+        tally.usage.add(usage)
+        logger.info(
+            "paper=%s call=%d mode=%s finish=%s tokens=%d+%d cached=%d latency=%.2fs",
+            tally.paper_id, tally.calls, mode.value,
+            response.choices[0].finish_reason if response.choices else None,
+            usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+            self._clock() - started,
+        )  # fmt: skip
+        completion = _read(response, mode, self._settings.model)
+        logger.debug("paper=%s call=%d answer=%r", tally.paper_id, tally.calls, completion.content)
+        return completion
+
+    def _body(
+        self,
+        messages: Sequence[Message],
+        schema: dict[str, Any],
+        max_tokens: int,
+        mode: ResponseMode,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._settings.model,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+        }
+        response_format = _RESPONSE_FORMATS[mode](schema)
+        if response_format is not None:
+            body["response_format"] = response_format
+        if self._settings.extra_body:
+            body["extra_body"] = dict(self._settings.extra_body)
+        return body
+
+
+class _WaitBudget(stop_base):
+    """Stop when the next sleep would take the total time slept past ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.idle_for + retry_state.upcoming_sleep > self.seconds
+
+
+def _read(response: Any, mode: ResponseMode, requested_model: str) -> Completion:
+    """The completion's answer; an answer with nothing in it is retried like a dropped call.
+
+    DeepSeek sometimes sends blank content with finish_reason "stop", and reasoning models
+    may leave content empty with the answer only in ``reasoning_content``.
+    """
+    if not response.choices:
+        raise _unusable("empty_choices", "the server returned no choices")
+    choice = response.choices[0]
+    message = choice.message
+    content = (message.content if message else None) or ""
+    refusal = message.refusal if message else None
+    finish = choice.finish_reason
+    if not content.strip() and not refusal and finish not in ("length", "content_filter"):
+        reasoning = getattr(message, "reasoning_content", None) or getattr(
+            message, "reasoning", None
+        )
+        if isinstance(reasoning, str) and reasoning.strip():
+            raise _unusable("reasoning_only", "the answer was only in the reasoning field")
+        raise _unusable("empty_content", f"the answer was blank (finish_reason={finish})")
+    return Completion(content, refusal, finish, response.model or requested_model, mode)
+
+
+def _unusable(reason: str, message: str) -> TransientLLMError:
+    """A transient error with its own reason code, so reports tell blank answers apart."""
+    return TransientLLMError(message, reason=reason)
+
+
+def _usage(raw: Any) -> Usage:
+    if raw is None:
+        return Usage()
+    details = getattr(raw, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details else None
+    # DeepSeek reports its prefix-cache hits under its own name.
+    cached = cached or getattr(raw, "prompt_cache_hit_tokens", None) or 0
+    return Usage(raw.prompt_tokens or 0, raw.completion_tokens or 0, int(cached))
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else None
+    text = message if isinstance(message, str) and message else exc.message
+    return text[:_MAX_DETAIL_CHARS]
+
+
+def _redact(text: str, secret: str) -> str:
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _KEY_LIKE.sub(r"\1-[redacted]", text)
+
+
+def _dump(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def _log_backoff(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    logger.info("retrying in %.2fs after %s", state.upcoming_sleep, error)
