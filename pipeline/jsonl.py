@@ -109,7 +109,7 @@ class JsonlDigest(Document):
                 continue
             try:
                 obj = json.loads(body)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 doc.notices.append(Notice(number, f"not JSON ({exc.msg}); line kept as is"))
                 continue
             if not isinstance(obj, dict):

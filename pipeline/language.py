@@ -29,6 +29,8 @@ LANGUAGE_ALIASES: dict[str, str] = {
 
 # The script family each supported language is checked against.
 CJK_LANGUAGES = frozenset({"Chinese"})
+# Languages whose script is checked; any other target language always matches.
+CHECKED_LANGUAGES = frozenset({"Chinese", "English"})
 
 
 def normalize_language(name: str) -> str:
@@ -64,7 +66,7 @@ def detect_language(text: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> s
 def matches_language(text: str, language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """True unless ``text`` is clearly not in ``language`` (unknown languages always match)."""
     language = normalize_language(language)
-    if language not in ("Chinese", "English"):
+    if language not in CHECKED_LANGUAGES:
         return True
     detected = detect_language(text, thresholds)
     return detected is None or detected == language
