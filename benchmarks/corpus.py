@@ -16,7 +16,8 @@ _ZH = "本文提出了一种新的方法用于提升模型在多个基准上的�
 
 def abstract(rng: random.Random, words: int = 220) -> str:
     text = " ".join(rng.choice(_WORDS) for _ in range(words))
-    return f"We propose FlowMix-{rng.randint(1, 99)}. " + text + f" It improves accuracy by {rng.randint(1, 40)}.{rng.randint(0, 9)}%."
+    gain = f"{rng.randint(1, 40)}.{rng.randint(0, 9)}%"
+    return f"We propose FlowMix-{rng.randint(1, 99)}. {text} It improves accuracy by {gain}."
 
 
 def summary(rng: random.Random, chars: int) -> str:

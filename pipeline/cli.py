@@ -7,16 +7,36 @@ Every command returns its exit code; library errors are printed as one line
 from __future__ import annotations
 
 import argparse
+import asyncio
+import difflib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from platformdirs import user_cache_dir
 
 from . import __version__
-from .errors import DigestRepairError, UsageError
+from .audit import audit_document, audit_exit_code, audit_totals
+from .cache import GenerationCache
+from .devserver import add_arguments as add_devserver_arguments
+from .devserver import config_from_args, serve
+from .errors import DigestRepairError, InputError, UsageError
+from .fields import FIELDS, parse_field_list
+from .language import normalize_language
+from .llm_config import RESPONSE_FORMATS, build_settings
+from .loader import iter_documents, load
 from .placeholders import PlaceholderMatcher
+from .progress import Progress
+from .providers import PROVIDERS, choose_provider
+from .repair import Output, RepairJob, RepairOptions
+from .report import RunReport
 from .scan import FileScan, exit_code, scan_paths, totals
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
+from .validate import Validator
+from .write import write_atomic
 
 EXIT_USAGE = 2
 
@@ -76,6 +96,215 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return exit_code(scans)
 
 
+# Flags that map one-to-one onto LLMSettings (flag beats environment beats default).
+_LLM_FLAGS = {
+    "base_url": ("--base-url", str, "OpenAI-compatible endpoint (env OPENAI_BASE_URL)"),
+    "model": ("--model", str, "model name (env MODEL_NAME)"),
+    "timeout_s": ("--timeout", float, "seconds per request"),
+    "extra_body": ("--extra-body", str,
+                   "JSON merged into every request, e.g. '{\"thinking\": {\"type\": \"disabled\"}}'"),
+    "attempts": ("--attempts", int, "HTTP attempts per request (429/5xx/timeouts are retried)"),
+    "max_wait_s": ("--max-wait", float, "total seconds of retry back-off per request"),
+    "max_reasks": ("--max-reasks", int, "re-asks after an answer fails validation"),
+    "max_tokens": ("--max-tokens", int, "completion token limit per request"),
+    "concurrency": ("--concurrency", int, "requests in flight across all files (default 8)"),
+    "examples": ("--examples", int, "good papers of the same digest shown as style examples (default 2)"),
+}
+
+
+def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--provider", choices=PROVIDERS,
+                       help="openai (default when OPENAI_API_KEY is set) or the offline extractive provider")
+    group.add_argument("--fallback", choices=["extractive"],
+                       help="write extractive fields for papers the model gave up on")
+    group.add_argument("--mark-extractive", action="store_true", help="prefix extractive fields with [extractive]")
+    group.add_argument("--response-format", choices=RESPONSE_FORMATS,
+                       help="force a response mode (default auto: json_schema, then json_object, then text)")
+    group.add_argument("--language", help="target language (env LANGUAGE; default: the digest's own)")
+    for name, (flag, kind, text) in _LLM_FLAGS.items():
+        group.add_argument(flag, dest=name, type=kind, help=text)
+    run = parser.add_argument_group("run")
+    run.add_argument("--cache", type=Path, metavar="PATH",
+                     help="SQLite cache of accepted answers (env DIGEST_REPAIR_CACHE; default in the user cache dir)")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    run.add_argument("--report", type=Path, metavar="FILE.json",
+                     help="write the run report (schemas/report.schema.json)")
+    run.add_argument("--verbose", "-v", action="store_true", help="log every request and response (never the key)")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    out = parser.add_argument_group("output")
+    out.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    out.add_argument("--out", type=Path, metavar="DIR", help="write repaired copies into DIR instead of in place")
+    out.add_argument("--backup", action="store_true", help="keep FILE.bak when writing in place")
+    _add_detection_flags(parser)
+
+
+def _cache(args: argparse.Namespace) -> GenerationCache | None:
+    if args.no_cache or args.dry_run:
+        return None if args.no_cache else _open_cache(args)
+    return _open_cache(args)
+
+
+def _open_cache(args: argparse.Namespace) -> GenerationCache:
+    default = Path(user_cache_dir("digest-repair")) / "cache.sqlite"
+    path = args.cache or Path(os.environ.get("DIGEST_REPAIR_CACHE") or default)
+    try:
+        return GenerationCache(path)
+    except OSError as exc:
+        raise UsageError(f"cannot open the cache {path}: {exc}") from None
+
+
+def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
+    if sum(map(bool, (args.dry_run, args.out, print_only))) > 1:
+        raise UsageError("choose one of --dry-run, --out and --print")
+    if args.dry_run:
+        return Output("dry-run")
+    if print_only:
+        return Output("none")
+    if args.out:
+        return Output("out", out_dir=args.out)
+    return Output("in-place", backup=args.backup)
+
+
+def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) -> RunReport:
+    """Build settings, provider, validator and cache from flags; run; write the report."""
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+    settings = build_settings({name: getattr(args, name) for name in _LLM_FLAGS}
+                              | {"response_format": args.response_format})
+    setup = choose_provider(args.provider, settings, fallback=args.fallback, mark_extractive=args.mark_extractive)
+    thresholds = _thresholds(args)
+    matcher = PlaceholderMatcher(args.placeholder)
+    options = RepairOptions(
+        concurrency=settings.concurrency,
+        language=args.language or os.environ.get("LANGUAGE") or None,
+        examples=settings.examples,
+        output=overrides.pop("output", None) or _output(args),  # type: ignore[arg-type]
+        **{k: v for k, v in vars(args).items() if k in ("rpm", "max_papers", "max_total_tokens", "grace_s")
+           and v is not None},
+        **overrides,  # type: ignore[arg-type]
+    )
+    report = RunReport(setup.provider.name, setup.provider.model, setup.provider.prompt_version, __version__)
+    progress = Progress(enabled=not args.quiet)
+    for note in setup.notes:
+        print(note, file=sys.stderr)
+        report.notes.append(note)
+    cache = _cache(args)
+    job = RepairJob(setup.provider, options=options, report=report, validator=Validator(thresholds, matcher),
+                    matcher=matcher, cache=cache, fallback=setup.fallback, progress=progress)
+
+    async def run() -> RunReport:
+        try:
+            return await job.run(paths)
+        finally:
+            if setup.client is not None:
+                await setup.client.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        if cache is not None:
+            cache.close()
+    if setup.provider.name == "extractive" and any(w.code == "language" for p in report.papers for w in p.warnings):
+        report.notes.append("extractive fields are in English where the digest is not: "
+                            "they are flagged 'language' in each paper's warnings")
+    if args.report:
+        write_atomic(args.report, (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
+    return report
+
+
+def _print_summary(report: RunReport) -> None:
+    t = report.totals()
+    rows = [("files", t["files"]), ("files written", t["files_written"]), ("papers to repair", t["papers"]),
+            ("repaired", t["repaired"]), ("from cache", t["cached"]), ("failed", t["failed"]),
+            ("skipped", t["skipped"]), ("fields repaired", t["fields_repaired"]),
+            ("fields still failed", t["fields_failed"]), ("model calls", t["calls"]),
+            ("tokens (prompt/completion/cached)",
+             f"{t['tokens']['prompt']}/{t['tokens']['completion']}/{t['tokens']['cached']}"),
+            ("seconds", t["seconds"])]
+    print(f"digest-repair {report.provider} ({report.model}, prompt {report.prompt_version})", file=sys.stderr)
+    for label, value in rows:
+        print(f"  {label:<36} {value}", file=sys.stderr)
+    for paper in report.papers:
+        if paper.outcome in ("failed", "skipped"):
+            print(f"  {paper.outcome}: {paper.id} ({', '.join(paper.reasons)}) {paper.message or ''}".rstrip(),
+                  file=sys.stderr)
+    for file in report.files:
+        for error in file.errors:
+            where = f"{file.path}:{error['line']}" if error.get("line") else file.path
+            print(f"  error: {where}: {error['message']}", file=sys.stderr)
+    for note in report.notes[len([n for n in report.notes if n.startswith("warning:")]):]:
+        print(f"  note: {note}", file=sys.stderr)
+    if report.aborted:
+        print(f"  aborted: {report.aborted}", file=sys.stderr)
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    report = _run_job(args, args.paths)
+    _print_summary(report)
+    return report.exit_code()
+
+
+def cmd_regen(args: argparse.Namespace) -> int:
+    document = load(args.file)
+    if not document.find(args.id):
+        ids = [p.id for p in document.papers]
+        close = difflib.get_close_matches(args.id, ids, n=5, cutoff=0.5) or ids[:5]
+        raise UsageError(f"{args.file}: no paper with id {args.id}; closest: {', '.join(close)}")
+    try:
+        fields = FIELDS if args.force else parse_field_list(args.fields) if args.fields else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if fields is None and not any(p.failed_fields for p in document.find(args.id)):
+        print(f"{args.id}: no failed fields; use --fields or --force to regenerate good ones", file=sys.stderr)
+        return 0
+    del document
+    report = _run_job(args, [args.file], ids=frozenset({args.id}), fields=fields,
+                      output=_output(args, print_only=args.print))
+    if args.print:
+        for paper in report.papers:
+            print(json.dumps({"id": paper.id, "outcome": paper.outcome, "fields": paper.new_fields,
+                              "reasons": paper.reasons}, ensure_ascii=False, indent=2))
+    else:
+        _print_summary(report)
+    return report.exit_code()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    validator = Validator(_thresholds(args), PlaceholderMatcher(args.placeholder))
+    language = args.language or os.environ.get("LANGUAGE") or None
+    files, unreadable = [], 0
+    for document in iter_documents(args.paths):
+        if isinstance(document, InputError):
+            print(f"{document.kind}: {document}", file=sys.stderr)
+            unreadable += 1
+            continue
+        result = audit_document(document, validator, normalize_language(language) if language else None)
+        files.append(result)
+        if not args.json:
+            print(f"{result['path']}: {len(result['suspect'])} of {result['papers']} papers suspect")
+            for paper in result["suspect"]:
+                for problem in paper["problems"]:
+                    print(f"  [{paper['index']}] {paper['id']} {problem['field']}: {problem['code']}: "
+                          f"{problem['message']}")
+    summary = audit_totals(files)
+    if args.json:
+        json.dump({"files": files, "totals": summary}, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        codes = ", ".join(f"{code} {count}" for code, count in summary["by_code"].items()) or "none"
+        print(f"Total: {summary['suspect_papers']} of {summary['papers']} papers suspect ({codes})")
+    return audit_exit_code(files, unreadable)
+
+
+def cmd_devserver(args: argparse.Namespace) -> int:
+    try:
+        serve(config_from_args(args), ready=lambda url: print(f"Serving an OpenAI-compatible API on {url}", flush=True))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digest-repair",
@@ -91,6 +320,48 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print one JSON document")
     _add_detection_flags(scan)
     scan.set_defaults(func=cmd_scan)
+
+    repair = sub.add_parser(
+        "repair", help="regenerate the failed fields of every digest under PATH",
+        description="Regenerate failed fields, validate them, and write the digests back (atomically, "
+                    "every other byte untouched). Exit 0 all repaired, 1 some still failed, 2 usage or "
+                    "input error, 3 aborted (authentication, budget), 130 interrupted.")
+    repair.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
+    budget = repair.add_argument_group("budget")
+    budget.add_argument("--rpm", type=float, help="client-side limit of requests per minute")
+    budget.add_argument("--max-papers", type=int, help="stop scheduling new papers after N")
+    budget.add_argument("--max-total-tokens", type=int, help="stop scheduling once this many tokens were used")
+    budget.add_argument("--grace", dest="grace_s", type=float,
+                        help="seconds in-flight calls may finish after SIGINT/SIGTERM (default 30)")
+    _add_generation_flags(repair)
+    repair.set_defaults(func=cmd_repair)
+
+    regen = sub.add_parser("regen", help="regenerate one paper",
+                           description="Regenerate one paper's failed fields (or --fields/--force for good ones).")
+    regen.add_argument("file", metavar="FILE", help="a digest file")
+    regen.add_argument("--id", required=True, metavar="ARXIV_ID", help="the paper's arXiv id")
+    regen.add_argument("--fields", help=f"comma-separated fields to regenerate ({','.join(FIELDS)})")
+    regen.add_argument("--force", action="store_true", help="regenerate all five fields, even good ones")
+    regen.add_argument("--print", action="store_true", help="print the new fields as JSON; write nothing")
+    _add_generation_flags(regen)
+    regen.set_defaults(func=cmd_regen)
+
+    audit = sub.add_parser(
+        "audit", help="check the summaries a digest already has",
+        description="Run the validator's fidelity checks on the present (not failed) summaries and list "
+                    "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.")
+    audit.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
+    audit.add_argument("--json", action="store_true", help="print one JSON document")
+    audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
+    _add_detection_flags(audit)
+    audit.set_defaults(func=cmd_audit)
+
+    devserver = sub.add_parser(
+        "devserver", help="run a local OpenAI-compatible server for tests and rehearsals",
+        description="A loopback /v1/chat/completions that answers from the request, with injectable "
+                    "latency, rate limits and faults. Counters at /_stats.")
+    add_devserver_arguments(devserver)
+    devserver.set_defaults(func=cmd_devserver)
     return parser
 
 

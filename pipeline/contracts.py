@@ -88,8 +88,12 @@ class Provider(Protocol):
     """
 
     name: str
-    model: str
-    prompt_version: str
     expected_problems: frozenset[str]
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def prompt_version(self) -> str: ...
 
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation: ...

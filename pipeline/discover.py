@@ -14,10 +14,14 @@ DIGEST_SUFFIXES = (".md", ".jsonl")
 
 @dataclass(frozen=True)
 class Candidate:
-    """A file to read; ``explicit`` when the user named it (then it is read by content)."""
+    """A file to read; ``explicit`` when the user named it (then it is read by content).
+
+    ``root`` is the folder the user named, so ``--out DIR`` can mirror the layout below it.
+    """
 
     path: Path
     explicit: bool
+    root: Path | None = None
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | InputError]:
@@ -35,7 +39,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | In
             )
             if not found:
                 yield InputError(path, "no *.md or *.jsonl digests in this folder")
-            yield from (Candidate(p, explicit=False) for p in found)
+            yield from (Candidate(p, explicit=False, root=path) for p in found)
         elif path.exists():
             yield Candidate(path, explicit=True)
         else:

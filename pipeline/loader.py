@@ -1,12 +1,14 @@
-"""Open a digest by content, whatever its extension (the seeds end in ``.txt``)."""
+"""Open digests by content, whatever their extension (the seeds end in ``.txt``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .discover import Candidate, discover
 from .document import Document, read_text
-from .errors import NotADigest
+from .errors import InputError, NotADigest
 from .jsonl import JsonlDigest, looks_like_jsonl
 from .markdown import MarkdownDigest, looks_like_markdown
 
@@ -20,3 +22,38 @@ def load(path: str | os.PathLike[str]) -> Document:
     if looks_like_markdown(text):
         return MarkdownDigest.parse(path, text)
     raise NotADigest(path, "not a digest: neither '### [N] [Title](url)' entries nor JSON lines", line=1)
+
+
+def open_candidate(candidate: Candidate) -> Document | None:
+    """Load a discovered file, or None when a folder walk should pass over it quietly.
+
+    Raises InputError for files the user named that cannot be used. A raw crawl file
+    (JSON lines without any ``"AI"`` object) is never a digest: read as one, every paper
+    in it would look failed.
+    """
+    try:
+        document = load(candidate.path)
+    except NotADigest:
+        if candidate.explicit:
+            raise
+        return None
+    if document.is_crawl:
+        if candidate.explicit:
+            raise NotADigest(candidate.path, "upstream's raw crawl (no \"AI\" fields), not a digest", line=1)
+        return None
+    return document
+
+
+def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Document | InputError]:
+    """Every digest under ``paths``, one at a time; problems are yielded, never raised."""
+    for candidate in discover(paths):
+        if isinstance(candidate, InputError):
+            yield candidate
+            continue
+        try:
+            document = open_candidate(candidate)
+        except InputError as exc:
+            yield exc
+            continue
+        if document is not None:
+            yield document

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .detect import detect
-from .discover import discover
-from .errors import InputError, NotADigest
-from .loader import load
+from .errors import InputError
+from .loader import iter_documents
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
@@ -51,24 +50,9 @@ def scan_paths(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Iterator[FileScan]:
     """Scan each digest under ``paths``; unreadable ones come back with ``errors`` set."""
-    for candidate in discover(paths):
-        if isinstance(candidate, InputError):
-            yield _failed_scan(candidate)
-            continue
-        try:
-            document = load(candidate.path)
-        except NotADigest as exc:
-            if candidate.explicit:
-                yield _failed_scan(exc)
-            continue
-        except InputError as exc:
-            yield _failed_scan(exc)
-            continue
-        if document.is_crawl:
-            # A crawl has no AI fields at all; read as a digest, every paper would "fail".
-            if candidate.explicit:
-                message = "upstream's raw crawl (no \"AI\" fields), not a digest"
-                yield _failed_scan(NotADigest(document.path, message, line=1))
+    for document in iter_documents(paths):
+        if isinstance(document, InputError):
+            yield _failed_scan(document)
             continue
         detection = detect(document, matcher, thresholds)
         yield FileScan(

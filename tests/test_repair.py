@@ -1,0 +1,228 @@
+"""``digest-repair repair`` and ``regen`` end to end, against the loopback server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+from digest_factory import FakePaper, failed, jsonl, markdown
+
+from pipeline import load
+from pipeline.cli import main
+from pipeline.contracts import PaperRequest
+from pipeline.devserver import DevServerConfig, fetch_stats, running_server
+from pipeline.fields import FIELDS
+from pipeline.resources import schema
+from pipeline.validate import Validator
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with running_server(DevServerConfig()) as url:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        yield url
+
+
+def calls(url: str) -> int:
+    return int(fetch_stats(url)["total"])
+
+
+def repair(*args: object) -> int:
+    return main(["repair", "--quiet", *map(str, args)])
+
+
+def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:
+    a, b = before.decode().splitlines(), after.decode().splitlines()
+    assert len(a) == len(b)
+    return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+
+
+def test_failing_seeds_are_repaired_and_nothing_else_moves(server: str, seeds: list[Path], tmp_path: Path) -> None:
+    copies = []
+    for seed in seeds:
+        shutil.copy(seed, tmp_path / seed.name)
+        copies.append(tmp_path / seed.name)
+    report_path = tmp_path / "report.json"
+    assert repair(*copies, "--cache", tmp_path / "c.sqlite", "--report", report_path) == 0
+    report = json.loads(report_path.read_text())
+    assert report["totals"]["repaired"] == 70 and report["totals"]["failed"] == 0
+    assert report["totals"]["calls"] == calls(server) == 70
+    validator = Validator()
+    for seed, copy in zip(seeds, copies, strict=True):
+        before, after = load(seed), load(copy)
+        assert not after.notices
+        for old, new in zip(before.papers, after.papers, strict=True):
+            assert new.failed_fields == ()
+            failed_before = old.failed()
+            for name in FIELDS:
+                if name not in failed_before:
+                    assert new.fields[name] == old.fields[name]
+            if failed_before:
+                request = PaperRequest(new.id, new.title, new.abstract, failed_before, "Chinese")
+                assert validator(request, {n: new.fields[n] or "" for n in failed_before}) == []
+        # Only lines that held a placeholder changed.
+        for old_line, _ in changed_lines(seed.read_bytes(), copy.read_bytes()):
+            assert old_line.split(": ", 1)[1] in {
+                "Summary generation failed", "Motivation analysis unavailable", "Method extraction failed",
+                "Result analysis unavailable", "Conclusion extraction failed"}
+    # A second run has nothing to do and makes no call.
+    assert repair(*copies, "--cache", tmp_path / "c.sqlite") == 0
+    assert calls(server) == 70
+
+
+def test_second_run_into_out_dir_makes_zero_calls(server: str, tmp_path: Path) -> None:
+    day = tmp_path / "in"
+    day.mkdir()
+    (day / "d.md").write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    cache = tmp_path / "c.sqlite"
+    assert repair(day, "--out", tmp_path / "out", "--cache", cache) == 0
+    first = (tmp_path / "out" / "d.md").read_bytes()
+    assert calls(server) == 1
+    assert repair(day, "--out", tmp_path / "out2", "--cache", cache) == 0
+    assert calls(server) == 1
+    assert (tmp_path / "out2" / "d.md").read_bytes() == first
+    assert load(day / "d.md").papers[0].failed_fields == FIELDS  # the input is untouched
+
+
+def test_upstream_day_md_and_jsonl_share_one_call_per_paper(server: str, shared: Path, tmp_path: Path) -> None:
+    for f in (shared / "upstream").iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    assert repair(tmp_path, "--cache", tmp_path / "c.sqlite") == 0
+    assert calls(server) == 3
+    md = {p.id: p for p in load(tmp_path / "2026-04-15.md").papers}
+    js = {p.id: p for p in load(tmp_path / "2026-04-15_AI_enhanced_Chinese.jsonl").papers}
+    repaired = [i for i in js if i in ("2604.12843", "2604.12481", "2604.12820")]
+    assert len(repaired) == 3
+    for arxiv_id in repaired:
+        assert md[arxiv_id].fields == js[arxiv_id].fields
+        assert not md[arxiv_id].failed_fields
+    for name in ("2026-04-15.md", "2026-04-15_AI_enhanced_Chinese.jsonl"):
+        lines = changed_lines((shared / "upstream" / name).read_bytes(), (tmp_path / name).read_bytes())
+        assert len(lines) == (15 if name.endswith(".md") else 3)
+
+
+def test_report_follows_its_schema(server: str, tmp_path: Path) -> None:
+    (tmp_path / "d.md").write_text(markdown([failed(FakePaper("2601.00001"), "method")]))
+    assert repair(tmp_path / "d.md", "--report", tmp_path / "r.json", "--no-cache") == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(report, schema("report.schema.json"))
+    (paper,) = report["files"][0]["results"]
+    assert paper["outcome"] == "repaired" and paper["fields"] == ["method"]
+    assert paper["model"] and paper["prompt_version"] and paper["tokens"]["prompt"] > 0
+    assert "sk-test" not in (tmp_path / "r.json").read_text()
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(server: str, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"), "tldr")]))
+    before = path.read_bytes()
+    assert repair(path, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "-TL;DR: Summary generation failed" in out and "+TL;DR: " in out
+    assert path.read_bytes() == before
+
+
+def test_in_place_write_keeps_mode_and_backup(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"), "tldr")]))
+    path.chmod(0o640)
+    before = path.read_bytes()
+    assert repair(path, "--backup", "--no-cache") == 0
+    assert (path.stat().st_mode & 0o777) == 0o640
+    assert (tmp_path / "d.md.bak").read_bytes() == before
+    assert path.read_bytes() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.md", "d.md.bak"]  # no temp files left
+
+
+def test_file_with_nothing_to_repair_is_not_rewritten(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([FakePaper("2601.00001")]))
+    stamp = path.stat().st_mtime_ns
+    assert repair(path) == 0
+    assert path.stat().st_mtime_ns == stamp and calls(server) == 0
+
+
+def test_openai_without_key_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"))]))
+    assert repair(path, "--provider", "openai") == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    assert load(path).papers[0].failed_fields == FIELDS
+
+
+def test_no_key_uses_extractive_with_one_warning(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    paper = failed(FakePaper("2601.00001", abstract=(
+        "Large models are expensive to serve. We propose FlowMix, a sparse router. "
+        "Experiments show FlowMix cuts latency by 35% on 3 benchmarks. We conclude that routing is practical.")))
+    path.write_text(markdown([paper, FakePaper("2601.00002")]))  # a Chinese digest
+    assert repair(path, "--report", tmp_path / "r.json", "--no-cache") == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: no OPENAI_API_KEY") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["provider"] == "extractive"
+    assert {w["code"] for w in report["files"][0]["results"][0]["warnings"]} >= {"language"}
+    assert load(path).papers[0].failed_fields == ()
+
+
+def test_budget_stops_scheduling_and_reports_the_rest(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(5)]))
+    assert repair(path, "--max-papers", "2", "--concurrency", "1", "--report", tmp_path / "r.json",
+                  "--no-cache") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    outcomes = [r["outcome"] for r in report["files"][0]["results"]]
+    assert outcomes == ["repaired", "repaired", "skipped", "skipped", "skipped"]
+    assert report["files"][0]["results"][2]["reasons"] == ["budget"]
+    assert calls(server) == 2
+    assert [bool(p.failed_fields) for p in load(path).papers] == [False, False, True, True, True]
+
+
+def test_one_bad_file_does_not_stop_the_others(server: str, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"\xff\xfe garbage")
+    good = tmp_path / "good.md"
+    good.write_text(markdown([failed(FakePaper("2601.00001"))]))
+    assert repair(bad, good, "--no-cache") == 2
+    assert f"{bad}:1" in capsys.readouterr().err
+    assert bad.read_bytes() == b"\xff\xfe garbage"
+    assert load(good).papers[0].failed_fields == ()
+
+
+def test_regen_unknown_id_lists_closest(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([FakePaper("2601.00001"), FakePaper("2601.00002")]))
+    assert main(["regen", str(path), "--id", "2601.00003"]) == 2
+    err = capsys.readouterr().err
+    assert "no paper with id 2601.00003" in err and "2601.00001" in err
+
+
+def test_regen_print_shows_chosen_fields_and_writes_nothing(server: str, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([FakePaper("2601.00001"), FakePaper("2601.00002")]))
+    before = path.read_bytes()
+    assert main(["regen", str(path), "--id", "2601.00002", "--fields", "tldr,method", "--print", "-q"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["id"] == "2601.00002" and set(shown["fields"]) == {"tldr", "method"}
+    assert path.read_bytes() == before
+
+
+def test_regen_force_rewrites_good_fields_of_one_paper_only(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([FakePaper("2601.00001"), FakePaper("2601.00002")]))
+    assert main(["regen", str(path), "--id", "2601.00001", "--force", "-q", "--no-cache"]) == 0
+    first, second = load(path).papers
+    assert first.fields != FakePaper("2601.00001").fields
+    assert second.fields == FakePaper("2601.00002").fields
+
+
+def test_jsonl_only_day(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "2026-01-02_AI_enhanced_Chinese.jsonl"
+    path.write_text(jsonl([failed(FakePaper("2601.00001"), "result"), FakePaper("2601.00002")]))
+    assert repair(path, "--no-cache") == 0
+    assert [p.failed_fields for p in load(path).papers] == [(), ()]

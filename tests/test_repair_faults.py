@@ -1,0 +1,165 @@
+"""The repair job when things go wrong: a paper the model keeps failing, a revoked key,
+SIGKILL and SIGTERM in the middle of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from digest_factory import FakePaper, failed, markdown
+
+from pipeline import load
+from pipeline.cli import main
+from pipeline.devserver import DevServerConfig, fetch_stats, running_server
+from pipeline.devserver_answers import build_answer, parse_task
+from pipeline.fields import FIELDS
+
+BASE = "http://llm.test/v1"
+
+
+def completion(content: str) -> httpx.Response:
+    return httpx.Response(200, json={
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    })
+
+
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
+    monkeypatch.setenv("OPENAI_BASE_URL", BASE)
+
+
+def test_paper_the_model_keeps_failing_keeps_its_placeholders(api_env: None, tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        task = parse_task(json.loads(request.content))
+        fields = build_answer(task)
+        if "POISON" in task.abstract:
+            fields = {name: "该方法将准确率提升了 99.9%，远超所有基线。" for name in task.fields}
+        return completion(json.dumps(fields, ensure_ascii=False))
+
+    poisoned = FakePaper("2601.00002", abstract="POISON study. We test 3 models.")
+    papers = [failed(FakePaper("2601.00001")), failed(poisoned), failed(FakePaper("2601.00003")),
+              FakePaper("2601.00004")]
+    path = tmp_path / "d.md"
+    path.write_text(markdown(papers))
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post(f"{BASE}/chat/completions").mock(side_effect=answer)
+        code = main(["repair", "-q", str(path), "--no-cache", "--report", str(tmp_path / "r.json"),
+                     "--max-reasks", "2"])
+    assert code == 1
+    after = load(path)
+    assert [p.failed_fields for p in after.papers] == [(), FIELDS, (), ()]
+    report = json.loads((tmp_path / "r.json").read_text())
+    poisoned = next(r for r in report["files"][0]["results"] if r["id"] == "2601.00002")
+    assert poisoned["outcome"] == "failed" and "numbers" in poisoned["reasons"]
+    assert poisoned["reasks"] == 2 and poisoned["attempts"] == 3
+    assert route.call_count == 1 + 3 + 1
+
+
+def test_revoked_key_stops_the_run_after_one_call(api_env: None, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(4)]))
+    before = path.read_bytes()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/chat/completions").mock(
+            return_value=httpx.Response(401, json={"error": {"message": "Incorrect API key provided: sk-test***"}}))
+        code = main(["repair", "-q", str(path), "--no-cache", "--concurrency", "1"])
+    assert code == 3
+    assert route.call_count == 1
+    err = capsys.readouterr().err
+    assert "aborted" in err and "sk-test-not-a-real-key" not in err
+    assert path.read_bytes() == before
+
+
+def _days(folder: Path, days: int, per_day: int) -> list[Path]:
+    paths = []
+    for d in range(days):
+        path = folder / f"2026-01-{d + 10:02d}.md"
+        path.write_text(markdown([failed(FakePaper(f"2601.{d:02d}{i:03d}")) for i in range(per_day)]))
+        paths.append(path)
+    return paths
+
+
+def _accepted(cache: Path) -> int:
+    if not cache.exists():
+        return 0
+    with sqlite3.connect(cache) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _start(folder: Path, cache: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-not-a-real-key-0123456789", "OPENAI_BASE_URL": url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "repair", str(folder), "--cache", str(cache), "--concurrency", "2", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def _is_old_or_complete_new(original: bytes, path: Path) -> bool:
+    """The file is the original, or a whole repaired version: parses cleanly, same papers."""
+    data = path.read_bytes()
+    if data == original:
+        return True
+    doc = load(path)
+    return not doc.notices and len(doc.papers) == original.count(b"\n### [") + original.startswith(b"### [")
+
+
+def test_sigkill_leaves_whole_files_and_the_rerun_repeats_no_accepted_call(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    paths = _days(folder, days=6, per_day=3)
+    originals = {p: p.read_bytes() for p in paths}
+    cache = tmp_path / "c.sqlite"
+    with running_server(DevServerConfig(latency=0.15)) as url:
+        proc = _start(folder, cache, url)
+        _wait_for(lambda: _accepted(cache) >= 7)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        for path in paths:
+            assert _is_old_or_complete_new(originals[path], path), path
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")], "temporary files left behind"
+        accepted = _accepted(cache)
+        before = fetch_stats(url)["total"]
+        proc = _start(folder, cache, url, "--quiet")
+        assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+        assert fetch_stats(url)["total"] - before == 18 - accepted
+    assert all(not p.failed_fields for path in paths for p in load(path).papers)
+
+
+def test_sigterm_finishes_in_flight_writes_done_papers_and_exits_130(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    paths = _days(folder, days=3, per_day=4)
+    cache = tmp_path / "c.sqlite"
+    with running_server(DevServerConfig(latency=0.15)) as url:
+        proc = _start(folder, cache, url, "--report", str(tmp_path / "r.json"))
+        _wait_for(lambda: _accepted(cache) >= 3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 130
+    report = json.loads((tmp_path / "r.json").read_text())
+    repaired = report["totals"]["repaired"]
+    assert 3 <= repaired < 12
+    assert report["totals"]["skipped"] == 12 - repaired - report["totals"]["failed"]
+    written = sum(not p.failed_fields for path in paths for p in load(path).papers)
+    assert written == repaired == _accepted(cache)
