@@ -1,149 +1,193 @@
-"""Throughput of concurrent chat calls against the loopback devserver.
+"""The repair job against the loopback server: throughput, faults, tokens, memory.
 
-Run from the repository root: ``python -m benchmarks.bench_repair [--quick]``.
+Run from the repository root: ``python benchmarks/bench_repair.py [--quick]``.
 
-Efficiency is the ideal wall time (N x latency / concurrency) over the measured one: 1.0
-means the client adds nothing to the server's latency. ``run_once`` is the seam where the
-repair job will replace the raw SDK loop; it writes nothing anywhere.
+1. Throughput: N failed papers (default 400) at server latency L (default 200 ms) for
+   concurrency 1, 8, 16, 32. Efficiency = (N x L / C) / wall: 1.0 means the job adds
+   nothing to the server's latency. Target >= 0.85 at C=16 and C=32.
+2. Faults: the same at C=16 with 10% injected 429s and 5% 500s: every paper must still be
+   repaired, within 1.5x of the clean run's wall time.
+3. Tokens per repaired paper as the client counts them, and the share of each prompt that
+   is a prefix shared by all papers of a day (what a provider's prompt cache can reuse).
+4. Peak memory (RSS) of a run over 20 days against one over 2: target within 1.5x.
+
+The server runs in its own process (as a real one would); everything is written in a
+temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
-import httpx
-import openai
-from openai.types.chat import ChatCompletionMessageParam
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import write_corpus  # noqa: E402
 
-from pipeline.devserver import DevServerConfig, fetch_stats, running_server
+from pipeline import __version__  # noqa: E402
+from pipeline.contracts import PaperRequest  # noqa: E402
+from pipeline.llm_client import LLMClient  # noqa: E402
+from pipeline.llm_config import build_settings  # noqa: E402
+from pipeline.loader import load  # noqa: E402
+from pipeline.openai_provider import OpenAIProvider  # noqa: E402
+from pipeline.prompt import build_messages, load_prompts  # noqa: E402
+from pipeline.repair import Output, RepairJob, RepairOptions, pick_examples  # noqa: E402
+from pipeline.report import RunReport  # noqa: E402
 
-CONCURRENCIES: tuple[int, ...] = (1, 8, 16, 32)
-DEFAULT_REQUESTS = 400
-DEFAULT_LATENCY = 0.2
-QUICK_REQUESTS = 80
-QUICK_LATENCY = 0.05
-TARGET_EFFICIENCY = 0.85  # at concurrency 16 and 32
-
-_ABSTRACT = (
-    "Sparse attention cuts the cost of long contexts. We propose SparQ-Lite, which keeps "
-    "the 64 most relevant keys per query. On LongBench it retains 98.5% of dense accuracy "
-    "while running 3.2x faster. These results suggest that most attention is redundant."
-)
+PAPERS_PER_DAY = 52  # 2 good papers (the prompt's examples) + 50 failed
 
 
-def _messages(index: int) -> list[ChatCompletionMessageParam]:
-    """A request shaped like the repair job's: shared instructions, then the paper."""
-    return [
-        {"role": "system", "content": "You summarise arXiv papers as one JSON object."},
-        {
-            "role": "user",
-            "content": (
-                "Target language: Chinese\nFields to write: tldr, method, result\n\n"
-                f"<title>Paper {index}: SparQ-Lite</title>\n<abstract>{_ABSTRACT}</abstract>"
-            ),
-        },
-    ]
+@contextmanager
+def server(*flags: str) -> Iterator[str]:
+    """``digest-repair devserver`` in a subprocess; yields its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "devserver", "--port", "0", *flags],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        yield line.strip().rsplit(" ", 1)[-1]
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
-async def _run(base_url: str, n: int, concurrency: int) -> float:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60.0) as http:
-        # openai types http_client as httpx2's but accepts httpx's (it checks both);
-        # its own retries are off so every call is one request.
-        client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key="devserver",
-            http_client=http,  # type: ignore[arg-type]
-            max_retries=0,
-        )
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(index: int) -> None:
-            async with gate:
-                await client.chat.completions.create(
-                    model="devserver",
-                    messages=_messages(index),
-                    response_format={"type": "json_object"},
-                )
-
-        start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(n)))
-        return time.perf_counter() - start
+def make_days(folder: Path, papers: int) -> None:
+    days = max(1, papers // (PAPERS_PER_DAY - 2))
+    folder.mkdir(parents=True)
+    write_corpus(folder, days, PAPERS_PER_DAY, failed_share=1.0)
 
 
-def run_once(base_url: str, n: int, concurrency: int) -> float:
-    """Seconds to complete ``n`` calls with at most ``concurrency`` in flight."""
-    return asyncio.run(_run(base_url, n, concurrency))
+@dataclass
+class Run:
+    wall: float
+    report: RunReport
 
 
-@dataclass(frozen=True)
-class Row:
-    concurrency: int
-    wall_s: float
-    requests: int
-    server_requests: int
-    latency: float
+def repair(folder: Path, url: str, concurrency: int) -> Run:
+    settings = build_settings({"concurrency": concurrency},
+                              environ={"OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": url, "MODEL_NAME": "devserver"})
 
-    @property
-    def rate(self) -> float:
-        return self.requests / self.wall_s
+    async def go() -> RunReport:
+        client = LLMClient.from_settings(settings)
+        provider = OpenAIProvider(client, settings)
+        out = Path(tempfile.mkdtemp(dir=folder.parent))
+        report = RunReport(provider.name, provider.model, provider.prompt_version, __version__)
+        job = RepairJob(provider, report=report,
+                        options=RepairOptions(concurrency=concurrency, output=Output("out", out_dir=out)))
+        try:
+            return await job.run([folder])
+        finally:
+            await client.aclose()
 
-    @property
-    def efficiency(self) -> float:
-        return self.requests * self.latency / self.concurrency / self.wall_s
-
-
-def measure(n: int, latency: float, concurrencies: Sequence[int]) -> list[Row]:
-    """One server for all runs; each row checks the server saw exactly ``n`` calls."""
-    rows = []
-    with running_server(DevServerConfig(latency=latency)) as base_url:
-        run_once(base_url, 1, 1)  # warm-up: the SDK imports its resources lazily
-        for concurrency in concurrencies:
-            before = fetch_stats(base_url)["total"]
-            wall = run_once(base_url, n, concurrency)
-            seen = fetch_stats(base_url)["total"] - before
-            rows.append(Row(concurrency, wall, n, seen, latency))
-    return rows
+    start = time.perf_counter()
+    report = asyncio.run(go())
+    return Run(time.perf_counter() - start, report)
 
 
-def format_table(rows: Sequence[Row]) -> str:
-    lines = [f"{'C':>3} {'N':>5} {'wall s':>8} {'req/s':>8} {'efficiency':>10} {'server':>7}"]
-    lines += [
-        f"{r.concurrency:>3} {r.requests:>5} {r.wall_s:>8.2f} {r.rate:>8.1f} "
-        f"{r.efficiency:>10.2f} {r.server_requests:>7}"
-        for r in rows
-    ]
-    return "\n".join(lines)
+def throughput(tmp: Path, papers: int, latency: float, concurrencies: list[int]) -> dict[int, Run]:
+    folder = tmp / "throughput"
+    make_days(folder, papers)
+    runs = {}
+    with server("--latency", str(latency)) as url:
+        repair(folder, url, 4)  # warm up imports and the server
+        print(f"\n1. throughput: {papers} failed papers, latency {latency * 1000:.0f} ms, cores {os.cpu_count()}")
+        print(f"{'C':>4} {'wall s':>8} {'papers/s':>9} {'efficiency':>10} {'repaired':>9} {'calls':>6}")
+        for c in concurrencies:
+            run = runs[c] = repair(folder, url, c)
+            t = run.report.totals()
+            eff = papers * latency / c / run.wall
+            print(f"{c:>4} {run.wall:>8.2f} {papers / run.wall:>9.1f} {eff:>10.2f} {t['repaired']:>9} {t['calls']:>6}")
+    return runs
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def faults(tmp: Path, papers: int, latency: float, clean: Run | None) -> None:
+    folder = tmp / "faults"
+    make_days(folder, papers)
+    with server("--latency", str(latency), "--rate-429", "0.10", "--rate-500", "0.05",
+                "--retry-after", str(latency), "--seed", "3") as url:
+        run = repair(folder, url, 16)
+    t = run.report.totals()
+    print(f"\n2. faults at C=16 (10% 429 with Retry-After {latency}s, 5% 500): "
+          f"repaired {t['repaired']}/{papers}, failed {t['failed']}, wall {run.wall:.2f} s", end="")
+    print(f", {run.wall / clean.wall:.2f}x the clean run (target <= 1.5x)" if clean else "")
+
+
+def tokens(tmp: Path, latency: float) -> None:
+    """A fresh server, so its prompt-cache estimate sees each prompt for the first time."""
+    folder = tmp / "tokens"
+    make_days(folder, PAPERS_PER_DAY - 2)
+    with server("--latency", str(latency)) as url:
+        run = repair(folder, url, 8)
+    repaired = [p for p in run.report.papers if p.outcome == "repaired"]
+    prompt = sum(p.usage.prompt_tokens for p in repaired) / len(repaired)
+    completion = sum(p.usage.completion_tokens for p in repaired) / len(repaired)
+    cached = sum(p.usage.cached_tokens for p in repaired) / len(repaired)
+    # The stable prefix, measured on the prompts themselves: serialise each paper's messages
+    # and find the longest prefix all papers of the day share.
+    document = load(sorted(folder.glob("*.md"))[0])
+    examples = pick_examples(document, document.language, 2)
+    prompts = load_prompts()
+    texts = [json.dumps(build_messages(PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document.language,
+                                                    examples), prompts, 2), ensure_ascii=False)
+             for p in document.papers if p.failed_fields]
+    prefix = os.path.commonprefix(texts)
+    share = len(prefix) / (sum(map(len, texts)) / len(texts))
+    print(f"\n3. tokens per repaired paper ({len(repaired)} papers, one day): prompt {prompt:.0f}, "
+          f"completion {completion:.0f}; the server counts {cached:.0f} ({cached / prompt:.0%}) prompt tokens "
+          f"as a cacheable prefix; the prompts share a stable prefix of {share:.0%} ({len(prefix)} chars)")
+
+
+_CHILD = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def memory(tmp: Path, latency: float) -> None:
+    print(f"\n4. peak memory of `digest-repair repair` (C=8, latency {latency * 1000:.0f} ms)")
+    print(f"{'days':>5} {'files':>6} {'papers':>7} {'peak RSS MB':>12}")
+    peaks = {}
+    with server("--latency", str(latency)) as url:
+        for days in (2, 20):
+            folder = tmp / f"memory{days}"
+            folder.mkdir()
+            write_corpus(folder, days, 400, failed_share=0.1, seed=days)
+            env = {**os.environ, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": url}
+            cmd = [sys.executable, "-m", "pipeline", "repair", str(folder), "--out", str(tmp / f"out{days}"),
+                   "--no-cache", "--quiet", "--concurrency", "8"]
+            out = subprocess.run([sys.executable, "-c", _CHILD, *cmd], env=env, check=True,
+                                 capture_output=True, text=True)
+            peaks[days] = int(out.stdout.strip().splitlines()[-1]) / 1024
+            print(f"{days:>5} {days * 2:>6} {days * 400:>7} {peaks[days]:>12.1f}")
+    print(f"ratio 20 days / 2 days: {peaks[20] / peaks[2]:.2f} (target <= 1.5)")
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"smoke run: N={QUICK_REQUESTS}, latency {QUICK_LATENCY}s",
-    )
-    parser.add_argument("-n", type=int, default=None, help=f"requests (default {DEFAULT_REQUESTS})")
-    parser.add_argument(
-        "--latency",
-        type=float,
-        default=None,
-        help=f"server latency in seconds (default {DEFAULT_LATENCY})",
-    )
-    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
-    args = parser.parse_args(argv)
-    n = args.n or (QUICK_REQUESTS if args.quick else DEFAULT_REQUESTS)
-    latency = args.latency if args.latency is not None else (QUICK_LATENCY if args.quick else DEFAULT_LATENCY)
-    print(
-        f"openai {openai.__version__}, httpx {httpx.__version__}, {os.cpu_count()} cores, "
-        f"N={n}, latency {latency * 1000:.0f} ms, target efficiency {TARGET_EFFICIENCY}"
-    )
-    print(format_table(measure(n, latency, args.concurrency)))
+    parser.add_argument("--papers", type=int, default=400)
+    parser.add_argument("--latency", type=float, default=0.2, help="server latency in seconds")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 100 papers, 50 ms")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 16, 32])
+    args = parser.parse_args()
+    papers, latency = (100, 0.05) if args.quick else (args.papers, args.latency)
+    papers = (papers // (PAPERS_PER_DAY - 2)) * (PAPERS_PER_DAY - 2) or PAPERS_PER_DAY - 2
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        runs = throughput(tmp, papers, latency, args.concurrency)
+        faults(tmp, papers, latency, runs.get(16))
+        tokens(tmp, latency)
+        memory(tmp, 0.01)
 
 
 if __name__ == "__main__":

@@ -52,12 +52,17 @@ def markdown(papers: list[dict]) -> str:
     return "".join(out)
 
 
-def write_corpus(folder: Path, files: int, papers_per_file: int, seed: int = 7) -> int:
-    """Write ``files`` days (a .md and its enhanced .jsonl each); returns bytes written."""
+def write_corpus(folder: Path, files: int, papers_per_file: int, seed: int = 7, failed_share: float = 0.2) -> int:
+    """Write ``files`` days (a .md and its enhanced .jsonl each); returns bytes written.
+
+    The first two papers of each day are always good (style examples for the prompt);
+    of the others, ``failed_share`` fail (exactly, rounded down).
+    """
     rng = random.Random(seed)
     total = 0
+    failing = int((papers_per_file - 2) * failed_share)
     for day in range(files):
-        papers = [paper(rng, day * papers_per_file + i, failed=rng.random() < 0.2) for i in range(papers_per_file)]
+        papers = [paper(rng, day * papers_per_file + i, failed=2 <= i < 2 + failing) for i in range(papers_per_file)]
         md = markdown(papers).encode()
         js = "".join(json.dumps(p) + "\n" for p in papers).encode()
         (folder / f"day{day:04d}.md").write_bytes(md)

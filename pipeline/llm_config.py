@@ -26,9 +26,11 @@ DEFAULT_MAX_REASKS = 2
 DEFAULT_MAX_TOKENS = 2048
 DEFAULT_CONCURRENCY = 8
 DEFAULT_EXAMPLES = 2
-# Backoff between transport retries: about 1 s, 2 s, 4 s ... plus up to 1 s of jitter.
-DEFAULT_BACKOFF_S = 1.0
-DEFAULT_BACKOFF_MAX_S = 30.0
+# Backoff between transport retries without Retry-After: 0.5 s, 1 s, 2 s ... up to 8 s, plus
+# up to 0.5 s of jitter; the openai SDK's own defaults (INITIAL/MAX_RETRY_DELAY), which its
+# servers are tuned for. A slot waiting here costs one request in flight, not the run.
+DEFAULT_BACKOFF_S = 0.5
+DEFAULT_BACKOFF_MAX_S = 8.0
 
 # "auto" tries the modes in this order and remembers those the server rejects.
 RESPONSE_FORMATS: tuple[str, ...] = ("auto", "json_schema", "json_object", "text")
