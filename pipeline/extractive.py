@@ -64,6 +64,9 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 
+# "reaches 90%", "3.1x fewer", "outperforms": wording of results, whatever else it says.
+_REPORTED_GAIN = r"\d(?:\.\d+)?\s*(?:\\?%|x\b|×)|\b(?:outperform|achiev|surpass)"
+
 # How strongly a sentence's wording says it plays each role. A sentence's score for a
 # role is the sum of the weights of the patterns it matches plus a position prior.
 ROLE_CUES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -89,6 +92,7 @@ ROLE_CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ),
         (r"\b(?:however|despite|although|remains?|yet|unclear|unexplored|open question)\b", 1.0),
         (r"\b(?:critical|crucial|important|essential|increasingly|widely|growing|require)", 0.5),
+        (_REPORTED_GAIN, -1.5),  # a measured gain is a result, not the problem
     ),
     "method": (
         (
@@ -103,6 +107,7 @@ ROLE_CUES: dict[str, tuple[tuple[str, float], ...]] = {
             1.0,
         ),
         (r"\b(?:first|then|finally|further|moreover|in addition)\b", 0.5),
+        (_REPORTED_GAIN, -1.0),
     ),
     "result": (
         (
@@ -129,6 +134,10 @@ ROLE_CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(?:thereby|thus|therefore|hence|enabling|making it)\b", 1.0),
     ),
 }
+# The conclusion is left out: many abstracts end on a result, and the claim then sits
+# earlier.
+STORY_ORDER: tuple[str, ...] = ("motivation", "method", "result")
+
 _COMPILED_CUES = {
     role: tuple((re.compile(pattern, re.IGNORECASE), weight) for pattern, weight in cues)
     for role, cues in ROLE_CUES.items()
@@ -193,12 +202,20 @@ def assign_roles(sentences: Sequence[str], roles: Sequence[str]) -> dict[str, in
     """
     count = len(sentences)
     scores = [[cue_score(s, role) + _position_prior(role, i, count) for role in roles] for i, s in enumerate(sentences)]
+    # Abstracts tell their story in order (problem, method, results), so those sections
+    # take sentences in that order; the TL;DR and the conclusion may take any sentence.
+    later = [
+        sum(1 << j for j, other in enumerate(roles) if other in STORY_ORDER and
+            STORY_ORDER.index(other) > STORY_ORDER.index(role))
+        if role in STORY_ORDER else 0
+        for role in roles
+    ]
     best: dict[int, tuple[float, tuple[tuple[int, int], ...]]] = {0: (0.0, ())}
     for i in range(count):
         step = dict(best)
         for mask, (total, chosen) in best.items():
             for r in range(len(roles)):
-                if mask & (1 << r):
+                if mask & (1 << r) or mask & later[r]:
                     continue
                 candidate = (total + scores[i][r], (*chosen, (r, i)))
                 new_mask = mask | (1 << r)

@@ -196,3 +196,20 @@ def test_generate_never_validates_and_reports_no_usage() -> None:
     assert generation.prompt_version == "extractive-v1"
     assert generation.usage.total == 0 and generation.usage.cached_tokens == 0
     assert list(generation.fields) == list(FIELDS)
+
+
+def test_sections_follow_the_abstracts_order_and_gains_are_results() -> None:
+    abstract = (
+        "Natural-language feedback is an abundant but noisy source of guidance for agents. "
+        "We propose TalkShape, a method that turns feedback into a shaping reward. "
+        "A language model maps each utterance to a potential over states. "
+        "In 4 sparse-reward environments, TalkShape reaches 90% of expert return with 3.1x fewer steps. "
+        "With feedback from 24 people it still achieves a 2.4x gain. "
+        "Our results indicate that potential shaping makes feedback a safe training signal."
+    )
+    out = ExtractiveProvider().summarize(paper(abstract))
+    sentences = split_sentences(abstract)
+    where = {role: next(i for i, s in enumerate(sentences) if out[role].startswith(s[:30])) for role in out}
+    assert where["motivation"] < where["method"] < where["result"]
+    assert out["motivation"].startswith("Natural-language feedback")
+    assert "%" not in out["motivation"] and "x fewer" not in out["method"]
