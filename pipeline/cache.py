@@ -50,6 +50,7 @@ class GenerationCache:
             return None
         meta = json.loads(row[1])
         usage = Usage(**meta.pop("usage", {}))
+        meta["checked"] = False  # the thresholds may have changed since: validate again
         return Generation(fields=json.loads(row[0]), usage=usage, **meta)
 
     def put(self, key: str, arxiv_id: str, generation: Generation) -> None:

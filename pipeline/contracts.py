@@ -72,6 +72,9 @@ class Generation:
     reasks: int = 0
     latency_s: float = 0.0
     usage: Usage = field(default_factory=Usage)
+    # True when the provider ran the job's validator on exactly these fields and it found
+    # nothing, so the job need not run it again (the extractive provider never validates).
+    checked: bool = False
 
 
 class Validate(Protocol):

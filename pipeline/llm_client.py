@@ -29,6 +29,7 @@ from .contracts import Usage
 from .errors import FatalLLMError, LLMError, ResponseFormatRejected, TransientLLMError, UsageError
 from .llm_config import LLMSettings
 from .prompt import Message
+from .transport import ShardedTransport
 
 logger = logging.getLogger("pipeline.llm")
 
@@ -137,17 +138,16 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def build_sdk_client(settings: LLMSettings) -> openai.AsyncOpenAI:
-    """The official async client on a plain ``httpx.AsyncClient`` pool sized for the run.
+    """The official async client on a plain ``httpx.AsyncClient``, pools sized for the run.
 
     A legacy httpx client (rather than the SDK's default httpx2 one) is what respx sees,
     so tests exercise this very transport. SDK retries are off: tenacity retries.
     """
     if not settings.api_key:
         raise UsageError("no API key: set OPENAI_API_KEY")
-    limits = httpx.Limits(
-        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    http_client = httpx.AsyncClient(
+        transport=ShardedTransport(settings.concurrency), timeout=httpx.Timeout(settings.timeout_s)
     )
-    http_client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(settings.timeout_s))
     return openai.AsyncOpenAI(
         api_key=settings.api_key,
         base_url=settings.base_url,

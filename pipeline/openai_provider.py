@@ -98,6 +98,7 @@ class OpenAIProvider:
                     reasks=paper.reasks,
                     latency_s=self._clock() - paper.started,
                     usage=paper.tally.usage,
+                    checked=True,
                 )
             if paper.reasks >= self._settings.max_reasks:
                 reasons = sorted({problem.code for problem in problems})

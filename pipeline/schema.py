@@ -7,6 +7,7 @@ validator reads them through :func:`length_bounds` rather than keeping its own c
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,7 @@ def length_bounds(field: str) -> LengthBounds:
 
 
 def restricted_schema(fields: Sequence[str]) -> dict[str, Any]:
-    """The schema for an answer holding exactly ``fields``.
+    """The schema for an answer holding exactly ``fields`` (shared: do not mutate it).
 
     Strict structured output needs every listed property required and no others allowed;
     metadata keywords (``$schema``, ``$id``) are left out because some servers reject them.
@@ -70,14 +71,24 @@ def restricted_schema(fields: Sequence[str]) -> dict[str, Any]:
     unknown = [name for name in fields if name not in FIELDS]
     if unknown or not fields:
         raise ValueError(f"cannot build a schema for fields {list(fields)!r}")
+    return _restricted(tuple(name for name in FIELDS if name in fields))
+
+
+@functools.cache
+def _restricted(ordered: tuple[str, ...]) -> dict[str, Any]:
+    """Built once per field set: every paper of a run asks for one of a few sets."""
     full = summary_schema()
-    ordered = [name for name in FIELDS if name in fields]
     return {
         "type": "object",
         "properties": {name: full["properties"][name] for name in ordered},
-        "required": ordered,
+        "required": list(ordered),
         "additionalProperties": False,
     }
+
+
+@functools.cache
+def _validator(ordered: tuple[str, ...]) -> Draft202012Validator:
+    return Draft202012Validator(_restricted(ordered))
 
 
 def schema_problems(answer: object, fields: Sequence[str]) -> list[Problem]:
@@ -96,7 +107,7 @@ def schema_problems(answer: object, fields: Sequence[str]) -> list[Problem]:
         for name in answer
         if name not in fields
     ]
-    validator = Draft202012Validator(restricted_schema(fields))
+    validator = _validator(tuple(name for name in FIELDS if name in fields))
     for error in validator.iter_errors(dict(answer)):
         code = _PROBLEM_CODES.get(str(error.validator))
         if code is None:

@@ -132,12 +132,14 @@ def test_requests_go_through_the_legacy_httpx_client_respx_sees(route: respx.Rou
     assert sent.headers["authorization"] == f"Bearer {SECRET}"
 
 
-def test_connection_pool_is_sized_from_concurrency() -> None:
-    sdk = build_sdk_client(settings(concurrency=3))
+@pytest.mark.parametrize(("concurrency", "shards", "size"), [(3, 1, 3), (8, 1, 8), (16, 2, 8), (32, 4, 8), (20, 3, 7)])
+def test_connection_pools_are_sized_from_concurrency(concurrency: int, shards: int, size: int) -> None:
+    sdk = build_sdk_client(settings(concurrency=concurrency))
     http_client: Any = sdk._client
     assert isinstance(http_client, httpx.AsyncClient)
     transport: Any = http_client._transport
-    assert transport._pool._max_connections == 3
+    assert transport.shards == shards
+    assert {shard._pool._max_connections for shard in transport._shards} == {size}
     assert sdk.max_retries == 0
     assert str(sdk.base_url).rstrip("/") == BASE_URL
 
