@@ -21,6 +21,7 @@ from platformdirs import user_cache_dir
 from . import __version__
 from .audit import audit_document, audit_exit_code, audit_totals
 from .cache import GenerationCache
+from .crawl import crawl_path
 from .devserver import add_arguments as add_devserver_arguments
 from .devserver import config_from_args, serve
 from .errors import DigestRepairError, InputError, UsageError
@@ -74,6 +75,13 @@ def _print_scan_text(scan: FileScan) -> None:
         print(f"  [{item['index']}] {item['id']}  {item['title'][:70]}  -> {', '.join(item['fields'])}")
     for item in scan.suspect:
         print(f"  suspect [{item['index']}] {item['id']}  {item['field']} is {item['language']}")
+    if scan.dropped is None:
+        crawl = crawl_path(Path(scan.path))
+        print(f"  dropped papers not checked: no crawl file {crawl.name if crawl else ''} beside it")
+    elif scan.dropped:
+        print(f"  {len(scan.dropped)} dropped (in the crawl {Path(scan.crawl or '').name}, not here):")
+        for item in scan.dropped:
+            print(f"  dropped {item['id']}  {item['title'][:70]}  ({item['category']})")
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -92,7 +100,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         print(f"Total: {summary['files']} files, {summary['papers']} papers, "
               f"{summary['failed_papers']} failed papers ({summary['failed_fields']} fields), "
-              f"{summary['suspect_fields']} suspect fields, {summary['errors']} errors")
+              f"{summary['suspect_fields']} suspect fields, {summary['dropped_papers']} dropped papers, "
+              f"{summary['errors']} errors")
     return exit_code(scans)
 
 
@@ -168,8 +177,8 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
 
 def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) -> RunReport:
     """Build settings, provider, validator and cache from flags; run; write the report."""
-    if args.verbose:
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     settings = build_settings({name: getattr(args, name) for name in _LLM_FLAGS}
                               | {"response_format": args.response_format})
     setup = choose_provider(args.provider, settings, fallback=args.fallback, mark_extractive=args.mark_extractive)
@@ -240,7 +249,7 @@ def _print_summary(report: RunReport) -> None:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    report = _run_job(args, args.paths)
+    report = _run_job(args, args.paths, restore_dropped=args.restore_dropped)
     _print_summary(report)
     return report.exit_code()
 
@@ -333,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--max-total-tokens", type=int, help="stop scheduling once this many tokens were used")
     budget.add_argument("--grace", dest="grace_s", type=float,
                         help="seconds in-flight calls may finish after SIGINT/SIGTERM (default 30)")
+    repair.add_argument("--restore-dropped", action="store_true",
+                        help="also insert the papers of the day's crawl (YYYY-MM-DD.jsonl beside the digest) "
+                             "that a digest lacks, with all five fields generated")
     _add_generation_flags(repair)
     repair.set_defaults(func=cmd_repair)
 

@@ -1,22 +1,27 @@
 """The format-independent digest model: papers, notices, edits, and ``load``.
 
 A document keeps the exact text it was read from and a list of papers that point into
-it. Changing a field records an edit; ``render`` splices the edits into the original
-text, so every byte outside a changed value comes back as it was read.
+it. Changing a field or inserting a paper records an edit; ``render`` splices the edits
+into the original text, so every byte outside a changed value comes back as it was read.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .fields import FIELDS
 from .language import dominant_language
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+
+if TYPE_CHECKING:  # crawl.py reads documents; only the type is needed here
+    from .crawl import CrawlPaper
 
 LANGUAGE_SAMPLE = 60  # papers that vote on a document's language
 
@@ -89,13 +94,18 @@ class Document(ABC):
         """Replace one AI field of ``paper``; only that value's bytes change on render."""
 
     @abstractmethod
+    def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
+        """Add a paper the digest lacks, with all five ``fields``, where ``order`` (arXiv id
+        to crawl position) puts it; ``papers`` stays as parsed, the change shows on render."""
+
+    @abstractmethod
     def render_text(self) -> str:
         """The document's text with every recorded change applied."""
 
     @property
     @abstractmethod
     def changed(self) -> bool:
-        """True once any field was set to a value different from the original."""
+        """True once any field was set to a value different from the original, or a paper inserted."""
 
     def render(self) -> bytes:
         """The bytes to write: the input, byte for byte, where nothing changed."""
@@ -121,6 +131,10 @@ class Document(ABC):
     def is_crawl(self) -> bool:
         """True for upstream's raw crawl (papers without any AI fields), not a digest."""
         return False
+
+    def present_ids(self) -> set[str]:
+        """Every arXiv id the file holds, entries kept verbatim included."""
+        return {paper.id for paper in self.papers}
 
     def find(self, arxiv_id: str) -> list[Paper]:
         return [paper for paper in self.papers if paper.id == arxiv_id]

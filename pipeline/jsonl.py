@@ -3,20 +3,26 @@
 One paper per line, AI fields under ``"AI"``, the abstract in ``"summary"``. Lines that
 are not changed are written back byte for byte; a changed line is serialised again in
 the file's own style (key order kept, ``\\uXXXX`` escapes or raw UTF-8 as the file has).
+A restored paper is a new line in that style, placed by crawl order.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .document import Document, Notice, Paper, arxiv_id_from_url
 from .fields import FIELDS, LEGACY_KEYS
 
+if TYPE_CHECKING:
+    from .crawl import CrawlPaper
+
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
+_KEPT_ID = re.compile(r'"id"\s*:\s*"([^"\\]+)"')
 
 
 def _split_eol(raw: str) -> tuple[str, str]:
@@ -91,6 +97,8 @@ class JsonlDigest(Document):
     format: str = "jsonl"
     style: JsonStyle = field(default_factory=JsonStyle)
     _lines: list[_Line] = field(default_factory=list, repr=False)
+    # Restored papers: the line number they follow (0: the file's start) -> (crawl position, object).
+    _inserted: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def parse(cls, path: Path, text: str) -> JsonlDigest:
@@ -141,9 +149,35 @@ class JsonlDigest(Document):
             line.dirty = True
         paper.fields[name] = value
 
+    def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
+        # After the last line whose paper comes earlier in the crawl, else before the first
+        # paper; ids the crawl does not know never decide the place.
+        after = self.papers[0].line - 1 if self.papers else len(self._lines)
+        for existing in self.papers:
+            position = order.get(existing.id)
+            if position is not None and position < paper.position:
+                after = existing.line
+        # Like upstream: the crawl's keys in the crawl's order, then "AI" last.
+        obj = {key: value for key, value in paper.record.items() if key != "AI"}
+        obj["AI"] = {self._ai_keys()[name]: fields[name] for name in FIELDS}
+        self._inserted.setdefault(after, []).append((paper.position, obj))
+
+    def present_ids(self) -> set[str]:
+        # A line kept as is (not JSON) still holds its paper: never restore it twice.
+        kept = (_KEPT_ID.search(line.raw) for line in self._lines if line.obj is None)
+        return super().present_ids() | {found[1] for found in kept if found}
+
+    def _ai_keys(self) -> dict[str, str]:
+        """Field name to key as this file writes it (``task`` in pre-April-2025 files)."""
+        for line in self._lines:
+            ai = line.obj.get("AI") if line.obj is not None else None
+            if isinstance(ai, dict) and ai:
+                return {name: _ai_key(ai, name) for name in FIELDS}
+        return {name: name for name in FIELDS}
+
     @property
     def changed(self) -> bool:
-        return any(line.dirty for line in self._lines)
+        return bool(self._inserted) or any(line.dirty for line in self._lines)
 
     @property
     def is_crawl(self) -> bool:
@@ -154,9 +188,23 @@ class JsonlDigest(Document):
     def render_text(self) -> str:
         if not self.changed:
             return self.text
-        return "".join(
-            self._serialise(line) if line.dirty else line.raw for line in self._lines
-        )
+        parts = [self._insertion(0)]
+        for number, line in enumerate(self._lines, start=1):
+            parts += [self._serialise(line) if line.dirty else line.raw, self._insertion(number)]
+        if parts[0] and self.text.startswith("\ufeff"):  # the BOM stays the file's first character
+            parts[0], parts[1] = "\ufeff" + parts[0], parts[1].removeprefix("\ufeff")
+        return "".join(parts)
+
+    def _insertion(self, after: int) -> str:
+        """The restored lines that follow line ``after``, in crawl order."""
+        objs = [obj for _, obj in sorted(self._inserted.get(after, ()), key=lambda item: item[0])]
+        if not objs:
+            return ""
+        eol = next((_split_eol(line.raw)[1] for line in self._lines if _split_eol(line.raw)[1]), "\n")
+        bodies = [self.style.dumps(obj) for obj in objs]
+        if after and not _split_eol(self._lines[after - 1].raw)[1]:
+            return "".join(eol + body for body in bodies)  # no final newline before, none after
+        return "".join(body + eol for body in bodies)
 
     def _serialise(self, line: _Line) -> str:
         bom = "\ufeff" if line.raw.startswith("\ufeff") else ""

@@ -3,17 +3,23 @@
 Parsing finds each ``### [N] [Title](url)`` entry and records where every value sits;
 everything else (table of contents, anchors, section headers, blank lines) is verbatim
 text that is never touched. An entry that does not fit the markup is kept verbatim and
-reported with its line number.
+reported with its line number. Restored papers are inserted by ``insert.py``'s plan.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .document import Document, Notice, Paper, arxiv_id_from_url
 from .fields import FIELDS, MARKDOWN_LABELS
+from .insert import Layout, Plan, Restored, plan
+
+if TYPE_CHECKING:
+    from .crawl import CrawlPaper
 
 _HEADER = re.compile(r"### \[\d+\] ")
 
@@ -77,6 +83,10 @@ def _unwrap(value: str) -> str:
 class MarkdownDigest(Document):
     format: str = "markdown"
     _edits: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
+    _verbatim_ids: set[str] = field(default_factory=set, repr=False)  # of entries kept as is
+    _restored: list[Restored] = field(default_factory=list, repr=False)
+    _layout: Layout | None = field(default=None, repr=False)
+    _plan: Plan = field(default_factory=Plan, repr=False)  # the restored papers' edits
 
     @classmethod
     def parse(cls, path: Path, text: str) -> MarkdownDigest:
@@ -90,6 +100,9 @@ class MarkdownDigest(Document):
             match = _ENTRY.match(text, start, end)
             if match is None:
                 doc.notices.append(Notice(line, _describe_misfit(text, start, end)))
+                header = _HEADER_LINE.match(text, start, end)
+                if header is not None:
+                    doc._verbatim_ids.add(arxiv_id_from_url(header["url"]) or header["url"])
                 continue
             doc.papers.append(_paper_from(text, match, line))
         doc.notices.extend(doc.duplicate_notices())
@@ -109,15 +122,30 @@ class MarkdownDigest(Document):
             self._edits[(start, end)] = prefix + value
         paper.fields[name] = value
 
+    def present_ids(self) -> set[str]:
+        return super().present_ids() | self._verbatim_ids
+
+    def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
+        values = {name: fields[name] for name in FIELDS}
+        if any("\n" in value or "\r" in value for value in values.values()):
+            raise ValueError("a Markdown field value must be a single line")
+        if self._layout is None:
+            self._layout = Layout.parse(self.text, _entry_starts(self.text))
+        self._restored.append(Restored(paper, values))
+        # Every insertion renumbers what follows it: plan them all again from the original.
+        self._plan = plan(self._layout, self._restored, order)
+
     @property
     def changed(self) -> bool:
-        return bool(self._edits)
+        return bool(self._edits or self._restored)
 
     def render_text(self) -> str:
-        if not self._edits:
+        if not self.changed:
             return self.text
+        edits = {**self._edits, **self._plan.replacements,
+                 **{(offset, offset): text for offset, text in self._plan.inserts.items()}}
         parts, pos = [], 0
-        for (start, end), value in sorted(self._edits.items()):
+        for (start, end), value in sorted(edits.items()):
             parts += [self.text[pos:start], value]
             pos = end
         parts.append(self.text[pos:])

@@ -4,14 +4,15 @@ Data flows one way: files are grouped into *days* (a ``.md`` digest and its
 ``_AI_enhanced_*.jsonl`` share one generation per arXiv id), each failed paper becomes
 one task, tasks run concurrently under one limit across all files, and a day's files are
 written as soon as its last task finishes. Days are loaded lazily, so memory stays flat
-however many files a run covers.
+however many files a run covers. With ``restore_dropped``, a paper of the day's crawl
+that a file lacks is one more task, whose targets insert the paper instead of setting
+fields; a paper whose generation fails is inserted nowhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +23,7 @@ from aiolimiter import AsyncLimiter
 
 from .cache import GenerationCache, cache_key
 from .contracts import Example, Generation, PaperRequest, Problem, Provider
+from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key
 from .discover import Candidate, discover
 from .document import Document, Paper
 from .errors import FatalLLMError, GenerationFailed, InputError
@@ -34,8 +36,6 @@ from .report import FileResult, PaperResult, RunReport
 from .sanitize import sanitize
 from .validate import Validator
 from .write import output_path, unified_diff, write_atomic
-
-_ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_[^/]*\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,7 @@ class RepairOptions:
     # regen: only these ids, these fields (None: the failed ones), even when not failed.
     ids: frozenset[str] | None = None
     fields: tuple[str, ...] | None = None
-
-
-def day_key(path: Path) -> tuple[str, str]:
-    """``2026-04-15.md`` and ``2026-04-15_AI_enhanced_Chinese.jsonl`` share a day."""
-    match = _ENHANCED.match(path.name)
-    return str(path.parent), match["day"] if match else path.stem
+    restore_dropped: bool = False  # insert the papers of the day's crawl that a file lacks
 
 
 def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Candidate] | InputError]:
@@ -82,9 +77,21 @@ def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Ca
 
 @dataclass
 class _Target:
+    """One file's share of a task: set ``fields`` of ``paper``, or insert ``restore``."""
+
     document: Document
-    paper: Paper
+    paper: Paper | None
     fields: tuple[str, ...]
+    restore: tuple[CrawlPaper, Crawl] | None = None
+
+    def apply(self, values: dict[str, str]) -> None:
+        if self.restore is not None:
+            paper, crawl = self.restore
+            self.document.insert_paper(paper, values, crawl.order)
+        else:
+            assert self.paper is not None
+            for name in self.fields:
+                self.document.set_field(self.paper, name, values[name])
 
 
 @dataclass
@@ -99,6 +106,9 @@ class _Task:
 class _Day:
     documents: list[tuple[Candidate, Document, FileResult]]
     tasks: list[_Task] = field(default_factory=list)
+    by_id: dict[str, _Task] = field(default_factory=dict)
+    language: str = ""
+    examples: tuple[Example, ...] = ()
     remaining: int = 0
     written: bool = False
 
@@ -146,6 +156,7 @@ class RepairJob:
         self._scheduled = 0
         self._tokens = 0
         self._open_days: list[_Day] = []
+        self._crawls = CrawlFinder()
         # Problems a provider's output is known to have, written anyway and reported as
         # warnings: the extractive provider cannot translate ("language", "length").
         self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
@@ -256,7 +267,11 @@ class RepairJob:
                     self.report.files.append(result)
                     loaded.append((candidate, document, result))
             if loaded:
-                yield self._plan(_Day(loaded))
+                day = self._plan(_Day(loaded))
+                if self.options.restore_dropped:
+                    self._plan_restores(day)
+                day.remaining = len(day.tasks)
+                yield day
 
     def _load(self, candidate: Candidate) -> Document | None:
         try:
@@ -299,8 +314,39 @@ class RepairJob:
                     task.result.fields = union
                 task.targets.append(_Target(document, paper, wanted))
                 file_result.results.append(task.result)
-        day.remaining = len(day.tasks)
+        day.by_id, day.language, day.examples = by_id, language, examples
         return day
+
+    def _plan_restores(self, day: _Day) -> None:
+        """One task per paper of the crawl that some file of the day lacks: all five fields."""
+        candidate = day.documents[0][0]
+        try:
+            crawl = self._crawls.find(candidate.path)
+        except InputError as exc:
+            self._input_error(exc)
+            return
+        if crawl is None:
+            return
+        present = [(document, file_result, document.present_ids()) for _, document, file_result in day.documents]
+        for paper in crawl.papers:
+            missing = [(document, result) for document, result, ids in present if paper.id not in ids]
+            if not missing or (self.options.ids is not None and paper.id not in self.options.ids):
+                continue
+            task = day.by_id.get(paper.id)
+            if task is None:  # the usual case: dropped from every file of the day
+                request = PaperRequest(paper.id, paper.title, paper.abstract, FIELDS, day.language, day.examples)
+                task = _Task(request, PaperResult(paper.id, paper.position, paper.title, FIELDS), [], day)
+                day.by_id[paper.id] = task
+                day.tasks.append(task)
+                self.report.papers.append(task.result)
+            else:  # failed in one file, missing from another: the insertion needs all five
+                task.request = PaperRequest(task.request.id, task.request.title, task.request.abstract,
+                                            FIELDS, day.language, day.examples)
+                task.result.fields = FIELDS
+            task.result.restored = True
+            for document, file_result in missing:
+                task.targets.append(_Target(document, None, FIELDS, restore=(paper, crawl)))
+                file_result.results.append(task.result)
 
     def _wanted_fields(self, paper: Paper) -> tuple[str, ...]:
         o = self.options
@@ -359,7 +405,8 @@ class RepairJob:
     def _accept(self, task: _Task, generation: Generation, *, cached: bool) -> bool:
         """Validate once more, then write the fields into every file of the day."""
         fields = {name: sanitize(generation.fields.get(name, "")) for name in task.request.fields}
-        problems = self.validator(task.request, fields)
+        unchanged = generation.checked and fields == generation.fields
+        problems = [] if unchanged else self.validator(task.request, fields)
         expected = self._expected.get(generation.provider, frozenset())
         blocking = [p for p in problems if p.code not in expected]
         if blocking:
@@ -370,8 +417,7 @@ class RepairJob:
             ))
             return False
         for target in task.targets:
-            for name in target.fields:
-                target.document.set_field(target.paper, name, fields[name])
+            target.apply(fields)
         task.result.accept(generation, cached=cached, warnings=_unique(problems))
         task.result.new_fields = fields
         return True
@@ -398,6 +444,13 @@ class RepairJob:
             except OSError as exc:
                 file_result.errors.append({"line": None, "level": "error", "message": f"cannot write: {exc}"})
                 self.progress.note(f"{candidate.path}: cannot write: {exc}")
+        # Tasks and their day point at each other: break the cycle so the documents' texts
+        # are freed now, not at the next full garbage collection (memory stays flat).
+        for task in day.tasks:
+            task.targets.clear()
+        day.tasks.clear()
+        day.by_id.clear()
+        day.documents.clear()
 
     def _write(self, candidate: Candidate, document: Document) -> str | None:
         out = self.options.output

@@ -34,6 +34,9 @@ class PaperResult:
     prompt_version: str | None = None
     warnings: list[Problem] = field(default_factory=list)
     new_fields: dict[str, str] = field(default_factory=dict, repr=False)  # as written
+    # A dropped paper (in the crawl, not in a file): inserted when repaired or cached, and
+    # ``index`` is its position in the crawl, as it had none in the digest.
+    restored: bool = False
 
     def accept(self, generation: Generation, *, cached: bool, warnings: list[Problem]) -> None:
         self.outcome = "cached" if cached else "repaired"
@@ -75,6 +78,7 @@ class PaperResult:
             "model": self.model,
             "prompt_version": self.prompt_version,
             "warnings": [p.as_dict() for p in self.warnings],
+            "restored": self.restored,
         }
 
 
@@ -122,6 +126,7 @@ class RunReport:
             "files_written": sum(f.written is not None for f in self.files),
             "papers": len(self.papers),
             **count,
+            "restored": sum(p.restored and p.outcome in ("repaired", "cached") for p in self.papers),
             "fields_repaired": sum(len(p.fields) for p in self.papers if p.outcome in ("repaired", "cached")),
             "fields_failed": sum(len(p.fields) for p in self.papers if p.outcome in ("failed", "skipped")),
             "calls": sum(p.called for p in self.papers),

@@ -1,4 +1,8 @@
-"""``digest-repair scan``: detection over many paths, one file in memory at a time."""
+"""``digest-repair scan``: detection over many paths, one file in memory at a time.
+
+Each digest is also checked against its day's crawl (``YYYY-MM-DD.jsonl`` beside it),
+where there is one, for papers upstream dropped without a trace.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .crawl import CrawlFinder
 from .detect import detect
+from .document import Document
 from .errors import InputError
 from .loader import iter_documents
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
@@ -26,6 +32,8 @@ class FileScan:
     suspect: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    crawl: str | None = None  # the crawl file the digest was checked against
+    dropped: list[dict[str, str]] | None = None  # None: no crawl, not checked
 
     @property
     def failed_fields(self) -> int:
@@ -41,6 +49,8 @@ class FileScan:
             "suspect": self.suspect,
             "errors": self.errors,
             "warnings": self.warnings,
+            "crawl": self.crawl,
+            "dropped": self.dropped,
         }
 
 
@@ -50,12 +60,13 @@ def scan_paths(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Iterator[FileScan]:
     """Scan each digest under ``paths``; unreadable ones come back with ``errors`` set."""
+    crawls = CrawlFinder()
     for document in iter_documents(paths):
         if isinstance(document, InputError):
             yield _failed_scan(document)
             continue
         detection = detect(document, matcher, thresholds)
-        yield FileScan(
+        scan = FileScan(
             path=str(document.path),
             format=document.format,
             papers=len(document.papers),
@@ -73,10 +84,29 @@ def scan_paths(
             errors=[n.as_dict() for n in document.notices if n.level == "error"],
             warnings=[n.as_dict() for n in document.notices if n.level == "warning"],
         )
+        _check_dropped(scan, document, crawls)
+        yield scan
+
+
+def _check_dropped(scan: FileScan, document: Document, crawls: CrawlFinder) -> None:
+    """Fill ``crawl`` and ``dropped``; an unusable crawl is a warning, the digest still counts."""
+    try:
+        crawl = crawls.find(document.path)
+    except InputError as exc:
+        scan.warnings.append({"line": None, "level": "warning", "message": str(exc)})
+        return
+    if crawl is not None:
+        scan.crawl = str(crawl.path)
+        scan.dropped = [paper.as_dict() for paper in crawl.dropped(document)]
 
 
 def _failed_scan(error: InputError) -> FileScan:
     return FileScan(path=error.path, errors=[{"line": error.line, "level": "error", "message": error.message}])
+
+
+def dropped_papers(scans: list[FileScan]) -> int:
+    """Dropped papers, each once per day: the Markdown and JSONL of a day share a crawl."""
+    return len({(s.crawl, item["id"]) for s in scans if s.dropped for item in s.dropped})
 
 
 def totals(scans: list[FileScan]) -> dict[str, int]:
@@ -86,12 +116,14 @@ def totals(scans: list[FileScan]) -> dict[str, int]:
         "failed_papers": sum(len(s.failed) for s in scans),
         "failed_fields": sum(s.failed_fields for s in scans),
         "suspect_fields": sum(len(s.suspect) for s in scans),
+        "dropped_papers": dropped_papers(scans),
         "errors": sum(len(s.errors) for s in scans),
     }
 
 
 def exit_code(scans: list[FileScan]) -> int:
-    """0 nothing failed, 1 some papers failed, 2 something could not be read or parsed."""
+    """0 nothing failed, 1 some papers failed or were dropped, 2 something could not be
+    read or parsed."""
     if any(s.errors for s in scans):
         return 2
-    return 1 if any(s.failed for s in scans) else 0
+    return 1 if any(s.failed or s.dropped for s in scans) else 0

@@ -31,7 +31,7 @@ def test_scan_json_on_the_seeds(capsys, seeds: list[Path]) -> None:
         assert (f["papers"], len(f["failed"]), sum(len(p["fields"]) for p in f["failed"])) == (
             papers, failed_papers, fields)
     assert report["totals"] == {"files": 3, "papers": 160, "failed_papers": 70, "failed_fields": 350,
-                                "suspect_fields": 25, "errors": 0}
+                                "suspect_fields": 25, "dropped_papers": 0, "errors": 0}
     first = by_name["000_8475de725130af0c.txt"]["failed"][0]
     assert first == {"id": "2601.07839", "index": 1, "line": 12,
                      "title": "Hierarchical Sparse Plus Low Rank Compression of LLM",

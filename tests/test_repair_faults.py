@@ -160,6 +160,9 @@ def test_sigterm_finishes_in_flight_writes_done_papers_and_exits_130(tmp_path: P
     report = json.loads((tmp_path / "r.json").read_text())
     repaired = report["totals"]["repaired"]
     assert 3 <= repaired < 12
-    assert report["totals"]["skipped"] == 12 - repaired - report["totals"]["failed"]
+    # Days not yet loaded when the signal came are not read at all; every paper that was
+    # planned is accounted for.
+    totals = report["totals"]
+    assert totals["papers"] == repaired + totals["skipped"] + totals["failed"] + totals["cached"]
     written = sum(not p.failed_fields for path in paths for p in load(path).papers)
     assert written == repaired == _accepted(cache)

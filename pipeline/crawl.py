@@ -1,0 +1,145 @@
+"""Upstream's raw crawl (``YYYY-MM-DD.jsonl``) and the papers a day's digests dropped.
+
+Since October 2025 upstream drops a paper whose content check fails closed, silently:
+it is in the crawl but in neither the enhanced JSONL nor the Markdown digest. The crawl
+sits beside them, named by the day; this module pairs a digest with it by name and
+lists what the digest lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .document import Document, Notice, read_text
+from .errors import InputError
+
+_ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_[^/]*\.jsonl$")
+
+
+def day_key(path: Path) -> tuple[str, str]:
+    """``2026-04-15.md``, ``2026-04-15_AI_enhanced_Chinese.jsonl`` and the crawl
+    ``2026-04-15.jsonl`` share a day: ``(folder, "2026-04-15")``."""
+    match = _ENHANCED.match(path.name)
+    return str(path.parent), match["day"] if match else path.stem
+
+
+def crawl_path(path: Path) -> Path | None:
+    """Where the crawl of digest ``path`` would be (None when ``path`` is that name itself)."""
+    folder, day = day_key(path)
+    candidate = Path(folder) / f"{day}.jsonl"
+    return None if candidate.name == path.name else candidate
+
+
+@dataclass(frozen=True)
+class CrawlPaper:
+    """One paper of the crawl; ``record`` is its JSON object, keys in the crawl's order."""
+
+    position: int  # 1-based, first occurrence in the crawl
+    record: dict[str, Any] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def title(self) -> str:
+        return str(self.record.get("title") or "")
+
+    @property
+    def category(self) -> str:
+        """The main category, ``categories[0]``: the Markdown section the paper belongs in."""
+        categories = self.record.get("categories")
+        return str(categories[0]) if isinstance(categories, list) and categories else ""
+
+    @property
+    def authors(self) -> list[str]:
+        authors = self.record.get("authors")
+        return [str(a) for a in authors] if isinstance(authors, list) else []
+
+    @property
+    def abstract(self) -> str:
+        return str(self.record.get("summary") or "")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "category": self.category}
+
+
+@dataclass
+class Crawl:
+    """A crawl file: its papers in order, each arXiv id once (the first occurrence)."""
+
+    path: Path
+    papers: list[CrawlPaper] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    has_ai: bool = False  # some line carries an "AI" object: an enhanced file, not a crawl
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """arXiv id to position: where a restored paper goes relative to the others."""
+        return {paper.id: paper.position for paper in self.papers}
+
+    def dropped(self, document: Document) -> list[CrawlPaper]:
+        """The crawl's papers that ``document`` lacks, in crawl order."""
+        present = document.present_ids()
+        return [paper for paper in self.papers if paper.id not in present]
+
+
+def read_crawl(path: Path) -> Crawl:
+    """Parse a crawl file; lines that are not JSON objects with an ``id`` are noted, not fatal."""
+    crawl = Crawl(path)
+    seen: set[str] = set()
+    for number, raw in enumerate(read_text(path).removeprefix("\ufeff").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            crawl.notices.append(Notice(number, f"not JSON ({exc.msg}); line ignored"))
+            continue
+        if not isinstance(obj, dict) or not obj.get("id"):
+            crawl.notices.append(Notice(number, "not a paper (no \"id\"); line ignored"))
+            continue
+        crawl.has_ai = crawl.has_ai or "AI" in obj
+        paper_id = str(obj["id"])
+        if paper_id not in seen:  # upstream's crawl can repeat a paper; it counts once
+            seen.add(paper_id)
+            crawl.papers.append(CrawlPaper(len(crawl.papers) + 1, obj))
+    return crawl
+
+
+class CrawlFinder:
+    """Finds the crawl paired with a digest, reading each crawl once for the day's files.
+
+    Only the last crawl is kept: a folder walk is sorted, so a day's files are adjacent.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[Path, Crawl | InputError | None] | None = None
+
+    def find(self, digest: Path) -> Crawl | None:
+        """The crawl beside ``digest`` or None; InputError when it exists but is unusable."""
+        path = crawl_path(digest)
+        if path is None:
+            return None
+        if self._last is None or self._last[0] != path:
+            self._last = (path, _load(path))
+        found = self._last[1]
+        if isinstance(found, InputError):
+            raise found
+        return found
+
+
+def _load(path: Path) -> Crawl | InputError | None:
+    if not path.is_file():
+        return None
+    try:
+        crawl = read_crawl(path)
+    except InputError as exc:
+        return InputError(exc.path, f"crawl file unusable, dropped papers not checked: {exc.message}", exc.line)
+    # A "<day>.jsonl" with AI fields is some digest named like a crawl, not a crawl.
+    return None if crawl.has_ai or not crawl.papers else crawl
