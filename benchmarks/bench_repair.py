@@ -81,7 +81,7 @@ def repair(folder: Path, url: str, concurrency: int) -> Run:
         provider = OpenAIProvider(client, settings)
         out = Path(tempfile.mkdtemp(dir=folder.parent))
         report = RunReport(provider.name, provider.model, provider.prompt_version, __version__)
-        job = RepairJob(provider, report=report,
+        job = RepairJob(provider, report=report, gate=client.gate,
                         options=RepairOptions(concurrency=concurrency, output=Output("out", out_dir=out)))
         try:
             return await job.run([folder])

@@ -200,7 +200,7 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
         report.notes.append(note)
     cache = _cache(args)
     job = RepairJob(setup.provider, options=options, report=report, validator=Validator(thresholds, matcher),
-                    matcher=matcher, cache=cache, fallback=setup.fallback, progress=progress)
+                    matcher=matcher, cache=cache, fallback=setup.fallback, progress=progress, gate=setup.gate)
 
     async def run() -> RunReport:
         try:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .errors import Aborted
+
 
 @dataclass(frozen=True)
 class Example:
@@ -75,6 +77,23 @@ class Generation:
     # True when the provider ran the job's validator on exactly these fields and it found
     # nothing, so the job need not run it again (the extractive provider never validates).
     checked: bool = False
+
+
+class Gate:
+    """Closed by the job when the run stops (signal, bad key): a request not yet sent by
+    then is never sent, wherever it waits (for a connection, a retry, a rate limit)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def close(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+
+    def check(self) -> None:
+        """Raise ``Aborted`` once closed."""
+        if self.reason is not None:
+            raise Aborted(self.reason)
 
 
 class Validate(Protocol):

@@ -20,12 +20,11 @@ from typing import Any, cast
 
 import httpx
 import openai
-from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential_jitter
 
-from .contracts import Usage
+from .contracts import Gate, Usage
 from .errors import FatalLLMError, LLMError, ResponseFormatRejected, TransientLLMError, UsageError
 from .llm_config import LLMSettings
 from .prompt import Message
@@ -171,19 +170,26 @@ class LLMClient:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        gate: Gate | None = None,
     ) -> None:
         self._sdk = sdk
         self._settings = settings
         self._sleep = sleep
         self._clock = clock
         self._rejected: set[ResponseMode] = set()
+        # Requests in flight, across all papers. Held only while a request is on the wire,
+        # not while a retry waits, so one paper's back-off never idles a connection.
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self.gate = gate or Gate()
         self._backoff = wait_exponential_jitter(
             multiplier=settings.backoff_s, max=settings.backoff_max_s, jitter=settings.backoff_s
         )
 
     @classmethod
-    def from_settings(cls, settings: LLMSettings, *, sleep: Sleep = asyncio.sleep) -> LLMClient:
-        return cls(build_sdk_client(settings), settings, sleep=sleep)
+    def from_settings(
+        cls, settings: LLMSettings, *, sleep: Sleep = asyncio.sleep, gate: Gate | None = None
+    ) -> LLMClient:
+        return cls(build_sdk_client(settings), settings, sleep=sleep, gate=gate)
 
     async def aclose(self) -> None:
         await self._sdk.close()
@@ -248,30 +254,36 @@ class LLMClient:
         mode: ResponseMode,
         tally: CallTally,
     ) -> Completion:
-        tally.calls += 1
         body = self._body(messages, schema, max_tokens, mode)
-        if logger.isEnabledFor(logging.DEBUG):  # the body holds the whole prompt: dump lazily
-            logger.debug("paper=%s call=%d request=%s", tally.paper_id, tally.calls, _dump(body))
-        started = self._clock()
         try:
-            # The SDK's documented low-level call: the body is plain JSON already, and
-            # chat.completions.create would walk it against its TypedDicts first, which
-            # costs more CPU per call than everything else the job does.
-            response = await self._sdk.post("/chat/completions", cast_to=ChatCompletion, body=body)
+            # The SDK's documented low-level call, both ways in plain JSON: create() would
+            # walk the body against its TypedDicts and build pydantic models of the answer,
+            # which costs more CPU per call than everything else the job does.
+            async with self._slots:
+                self.gate.check()
+                tally.calls += 1
+                if logger.isEnabledFor(logging.DEBUG):  # the body holds the whole prompt
+                    logger.debug("paper=%s call=%d request=%s", tally.paper_id, tally.calls, _dump(body))
+                started = self._clock()
+                response = await self._sdk.post("/chat/completions", cast_to=object, body=body)
         except openai.OpenAIError as exc:
             error = map_sdk_error(exc, self._settings.api_key)
+            if isinstance(error, FatalLLMError):
+                self.gate.close(f"{error.kind}: {error}")  # no other paper may use this key
             logger.warning(
                 "paper=%s call=%d mode=%s failed after %.2fs: %s: %s",
                 tally.paper_id, tally.calls, mode.value, self._clock() - started,
                 type(error).__name__, error,
             )  # fmt: skip
             raise error from exc
-        usage = _usage(response.usage)
+        if not isinstance(response, dict):
+            raise _unusable("not_json", "the server's answer is not a JSON object")
+        usage = _usage(response.get("usage"))
         tally.usage.add(usage)
         logger.info(
             "paper=%s call=%d mode=%s finish=%s tokens=%d+%d cached=%d latency=%.2fs",
             tally.paper_id, tally.calls, mode.value,
-            response.choices[0].finish_reason if response.choices else None,
+            _first_choice(response).get("finish_reason"),
             usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
             self._clock() - started,
         )  # fmt: skip
@@ -308,27 +320,33 @@ class _WaitBudget(stop_base):
         return retry_state.idle_for + retry_state.upcoming_sleep > self.seconds
 
 
-def _read(response: Any, mode: ResponseMode, requested_model: str) -> Completion:
+def _first_choice(response: dict[str, Any]) -> dict[str, Any]:
+    choices = response.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first if isinstance(first, dict) else {}
+
+
+def _read(response: dict[str, Any], mode: ResponseMode, requested_model: str) -> Completion:
     """The completion's answer; an answer with nothing in it is retried like a dropped call.
 
     DeepSeek sometimes sends blank content with finish_reason "stop", and reasoning models
     may leave content empty with the answer only in ``reasoning_content``.
     """
-    if not response.choices:
+    choice = _first_choice(response)
+    if not choice:
         raise _unusable("empty_choices", "the server returned no choices")
-    choice = response.choices[0]
-    message = choice.message
-    content = (message.content if message else None) or ""
-    refusal = message.refusal if message else None
-    finish = choice.finish_reason
+    message = choice.get("message")
+    message = message if isinstance(message, dict) else {}
+    content = message.get("content")
+    content = content if isinstance(content, str) else ""
+    refusal = message.get("refusal") or None
+    finish = choice.get("finish_reason")
     if not content.strip() and not refusal and finish not in ("length", "content_filter"):
-        reasoning = getattr(message, "reasoning_content", None) or getattr(
-            message, "reasoning", None
-        )
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str) and reasoning.strip():
             raise _unusable("reasoning_only", "the answer was only in the reasoning field")
         raise _unusable("empty_content", f"the answer was blank (finish_reason={finish})")
-    return Completion(content, refusal, finish, response.model or requested_model, mode)
+    return Completion(content, refusal, finish, response.get("model") or requested_model, mode)
 
 
 def _unusable(reason: str, message: str) -> TransientLLMError:
@@ -337,13 +355,13 @@ def _unusable(reason: str, message: str) -> TransientLLMError:
 
 
 def _usage(raw: Any) -> Usage:
-    if raw is None:
+    if not isinstance(raw, dict):
         return Usage()
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details else None
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
     # DeepSeek reports its prefix-cache hits under its own name.
-    cached = cached or getattr(raw, "prompt_cache_hit_tokens", None) or 0
-    return Usage(raw.prompt_tokens or 0, raw.completion_tokens or 0, int(cached))
+    cached = cached or raw.get("prompt_cache_hit_tokens") or 0
+    return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0), int(cached))
 
 
 def _server_message(exc: openai.APIStatusError) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .contracts import Provider
+from .contracts import Gate, Provider
 from .errors import UsageError
 from .extractive import ExtractiveProvider
 from .llm_client import LLMClient
@@ -25,6 +25,7 @@ class ProviderSetup:
     fallback: Provider | None = None
     client: LLMClient | None = None  # closed by the caller when the run ends
     notes: list[str] = field(default_factory=list)
+    gate: Gate = field(default_factory=Gate)  # give it to the job: stopping closes it
 
 
 def choose_provider(
@@ -48,9 +49,11 @@ def choose_provider(
         raise UsageError(f"unknown provider {name!r}; choose from {', '.join(PROVIDERS)}")
     if not settings.api_key:
         raise UsageError("--provider openai needs an API key: set OPENAI_API_KEY")
-    client = LLMClient.from_settings(settings)
+    gate = Gate()
+    client = LLMClient.from_settings(settings, gate=gate)
     return ProviderSetup(
         OpenAIProvider(client, settings),
         fallback=extractive if fallback == "extractive" else None,
         client=client,
+        gate=gate,
     )

@@ -22,11 +22,11 @@ from pathlib import Path
 from aiolimiter import AsyncLimiter
 
 from .cache import GenerationCache, cache_key
-from .contracts import Example, Generation, PaperRequest, Problem, Provider
+from .contracts import Example, Gate, Generation, PaperRequest, Problem, Provider
 from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key
 from .discover import Candidate, discover
 from .document import Document, Paper
-from .errors import FatalLLMError, GenerationFailed, InputError
+from .errors import Aborted, FatalLLMError, GenerationFailed, InputError
 from .fields import FIELDS
 from .language import detect_language, normalize_language
 from .loader import open_candidate
@@ -141,6 +141,7 @@ class RepairJob:
         cache: GenerationCache | None = None,
         fallback: Provider | None = None,
         progress: Progress | None = None,
+        gate: Gate | None = None,
         emit: Callable[[str], None] = print,
     ) -> None:
         self.provider = provider
@@ -152,6 +153,7 @@ class RepairJob:
         self.cache = cache
         self.progress = progress or Progress(enabled=False)
         self.emit = emit
+        self.gate = gate or Gate()  # shared with the LLM client: closing it stops new requests
         self._stop_reason: str | None = None
         self._scheduled = 0
         self._tokens = 0
@@ -167,6 +169,7 @@ class RepairJob:
         """Stop scheduling new papers (signal, auth failure); in-flight ones may finish."""
         if self._stop_reason is None:
             self._stop_reason = reason
+            self.gate.close(reason)
             self.progress.note(f"stopping: {reason}")
 
     def _budget_left(self) -> str | None:
@@ -205,8 +208,9 @@ class RepairJob:
 
     async def _run(self, paths: Iterable[str | Path]) -> None:
         limit = self.options.concurrency
-        in_flight = asyncio.Semaphore(limit)
-        admission = asyncio.Semaphore(limit * 2)  # bounds pending tasks, so days load lazily
+        # Papers in progress; the provider limits requests on the wire to ``limit``, and the
+        # extra papers prepare their prompts meanwhile. Bounding them keeps days loading lazily.
+        admission = asyncio.Semaphore(limit * 2)
         limiter = AsyncLimiter(self.options.rpm, 60) if self.options.rpm else None
         pending: set[asyncio.Task[None]] = set()
 
@@ -225,7 +229,7 @@ class RepairJob:
                     reason = self._budget_left()  # may have changed while waiting
                     if reason is None:
                         self._scheduled += 1
-                        job = asyncio.create_task(self._generate(task, in_flight, limiter))
+                        job = asyncio.create_task(self._generate(task, limiter))
                         pending.add(job)
                         job.add_done_callback(pending.discard)
                         job.add_done_callback(lambda _: admission.release())
@@ -368,16 +372,14 @@ class RepairJob:
     def _key(self, task: _Task) -> str:
         return cache_key(task.request, self.provider.model, self.provider.prompt_version)
 
-    async def _generate(self, task: _Task, in_flight: asyncio.Semaphore, limiter: AsyncLimiter | None) -> None:
+    async def _generate(self, task: _Task, limiter: AsyncLimiter | None) -> None:
+        # Derive what validation needs from the abstract now, while other papers' requests
+        # are on the wire, rather than in the burst of work when the answers arrive.
+        self.validator.prepare(task.request.title, task.request.abstract)
         try:
-            async with in_flight:
-                if limiter is not None:
-                    await limiter.acquire()
-                if self._stop_reason not in (None, "budget"):
-                    # Queued behind the limit when the run was stopped: never started.
-                    task.result.skip("interrupted" if self.report.interrupted else "aborted")
-                    return
-                generation = await self._call(task)
+            if limiter is not None:
+                await limiter.acquire()
+            generation = await self._call(task)
             if generation is not None:
                 self._tokens += generation.usage.total
                 if self._accept(task, generation, cached=False) and self.cache is not None \
@@ -390,7 +392,11 @@ class RepairJob:
 
     async def _call(self, task: _Task) -> Generation | None:
         try:
+            self.gate.check()
             return await self.provider.generate(task.request, self.validator)
+        except Aborted:  # the run stopped before this paper's request was sent
+            task.result.skip("interrupted" if self.report.interrupted else "aborted")
+            return None
         except FatalLLMError as exc:
             self.stop(f"{exc.kind}: {exc}")
             task.result.skip("aborted")

@@ -76,6 +76,11 @@ class Validator:
         self.matcher = matcher
         self._context = lru_cache(maxsize=_CACHED_PAPERS)(_paper_context)
 
+    def prepare(self, title: str, abstract: str) -> None:
+        """Derive the paper's numbers and names now, e.g. while waiting for the network,
+        so that checking the answer later is cheap."""
+        self._context(title, abstract)
+
     def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
         return self.check(request.title, request.abstract, request.language, fields,
                           expected=request.fields)

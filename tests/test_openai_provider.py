@@ -27,7 +27,7 @@ from llm_fakes import (
 )
 
 from pipeline.contracts import Generation, PaperRequest, Problem, Provider, Validate
-from pipeline.errors import FatalLLMError, GenerationFailed
+from pipeline.errors import Aborted, FatalLLMError, GenerationFailed
 from pipeline.openai_provider import OpenAIProvider
 from pipeline.schema import restricted_schema
 
@@ -119,10 +119,11 @@ def test_connection_reset_then_success(route: respx.Route) -> None:
 
 def test_401_stops_the_run_after_one_call(route: respx.Route) -> None:
     route.mock(return_value=error(401, f"Incorrect API key provided: {SECRET}"))
-    outcomes = generate(paper(id="a"), paper(id="b"))
-    assert all(isinstance(outcome, FatalLLMError) for outcome in outcomes)
-    assert route.call_count == 2  # one per paper: never retried; the job stops at the first
-    assert SECRET not in str(outcomes[0])
+    first, second = generate(paper(id="a"), paper(id="b"))
+    assert isinstance(first, FatalLLMError)
+    assert isinstance(second, Aborted)  # the key is known bad: no other paper may use it
+    assert route.call_count == 1
+    assert SECRET not in str(first) and SECRET not in str(second)
 
 
 def test_400_on_json_schema_falls_back_and_later_papers_skip_it(route: respx.Route) -> None:
