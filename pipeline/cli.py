@@ -12,6 +12,7 @@ import difflib
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -149,17 +150,14 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _cache(args: argparse.Namespace) -> GenerationCache | None:
-    if args.no_cache or args.dry_run:
-        return None if args.no_cache else _open_cache(args)
-    return _open_cache(args)
-
-
-def _open_cache(args: argparse.Namespace) -> GenerationCache:
+    """The cache, also in ``--dry-run``: the run that writes then reuses what was seen."""
+    if args.no_cache:
+        return None
     default = Path(user_cache_dir("digest-repair")) / "cache.sqlite"
     path = args.cache or Path(os.environ.get("DIGEST_REPAIR_CACHE") or default)
     try:
         return GenerationCache(path)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         raise UsageError(f"cannot open the cache {path}: {exc}") from None
 
 
@@ -314,6 +312,18 @@ def cmd_devserver(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                        func: Callable[[argparse.Namespace], int], text: str,
+                        description: str) -> argparse.ArgumentParser:
+    """A read-only command over digests: paths, ``--json``, and the detection flags."""
+    parser = sub.add_parser(name, help=text, description=description)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    _add_detection_flags(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digest-repair",
@@ -322,13 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    scan = sub.add_parser("scan", help="list papers whose AI fields failed",
-                          description="List papers whose AI fields failed, per file, then totals. "
-                                      "Exit 0 nothing failed, 1 some failed, 2 unreadable input.")
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
-    scan.add_argument("--json", action="store_true", help="print one JSON document")
-    _add_detection_flags(scan)
-    scan.set_defaults(func=cmd_scan)
+    _add_report_command(sub, "scan", cmd_scan, "list papers whose AI fields failed",
+                        "List papers whose AI fields failed (and, where the day's crawl is beside a digest, "
+                        "papers it dropped), per file, then totals. Exit 0 nothing failed, 1 some failed or "
+                        "dropped, 2 unreadable input.")
 
     repair = sub.add_parser(
         "repair", help="regenerate the failed fields of every digest under PATH",
@@ -358,15 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_flags(regen)
     regen.set_defaults(func=cmd_regen)
 
-    audit = sub.add_parser(
-        "audit", help="check the summaries a digest already has",
-        description="Run the validator's fidelity checks on the present (not failed) summaries and list "
-                    "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.")
-    audit.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
-    audit.add_argument("--json", action="store_true", help="print one JSON document")
+    audit = _add_report_command(
+        sub, "audit", cmd_audit, "check the summaries a digest already has",
+        "Run the validator's fidelity checks on the present (not failed) summaries and list "
+        "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.")
     audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
-    _add_detection_flags(audit)
-    audit.set_defaults(func=cmd_audit)
 
     devserver = sub.add_parser(
         "devserver", help="run a local OpenAI-compatible server for tests and rehearsals",

@@ -8,7 +8,6 @@ lists what the digest lacks.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ from typing import Any
 
 from .document import Document, Notice, read_text
 from .errors import InputError
+from .jsonl import JsonlDigest
 
 _ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_[^/]*\.jsonl$")
 
@@ -91,24 +91,17 @@ class Crawl:
 
 def read_crawl(path: Path) -> Crawl:
     """Parse a crawl file; lines that are not JSON objects with an ``id`` are noted, not fatal."""
-    crawl = Crawl(path)
+    lines = JsonlDigest.parse(path, read_text(path))
+    crawl = Crawl(path, notices=[n for n in lines.notices if n.level == "error"], has_ai=not lines.is_crawl)
     seen: set[str] = set()
-    for number, raw in enumerate(read_text(path).removeprefix("\ufeff").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            crawl.notices.append(Notice(number, f"not JSON ({exc.msg}); line ignored"))
-            continue
-        if not isinstance(obj, dict) or not obj.get("id"):
+    for number, record in lines.records():
+        if not record.get("id"):
             crawl.notices.append(Notice(number, "not a paper (no \"id\"); line ignored"))
             continue
-        crawl.has_ai = crawl.has_ai or "AI" in obj
-        paper_id = str(obj["id"])
+        paper_id = str(record["id"])
         if paper_id not in seen:  # upstream's crawl can repeat a paper; it counts once
             seen.add(paper_id)
-            crawl.papers.append(CrawlPaper(len(crawl.papers) + 1, obj))
+            crawl.papers.append(CrawlPaper(len(crawl.papers) + 1, record))
     return crawl
 
 

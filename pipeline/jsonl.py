@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,6 +178,12 @@ class JsonlDigest(Document):
     @property
     def changed(self) -> bool:
         return bool(self._inserted) or any(line.dirty for line in self._lines)
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(line number, JSON object)`` of every object line, in file order."""
+        for number, line in enumerate(self._lines, start=1):
+            if line.obj is not None:
+                yield number, line.obj
 
     @property
     def is_crawl(self) -> bool:

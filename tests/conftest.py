@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pipeline.devserver import DevServerConfig, running_server
 from pipeline.llm_config import ENVIRONMENT
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -33,3 +35,12 @@ def shared() -> Path:
 @pytest.fixture
 def seeds(shared: Path) -> list[Path]:
     return sorted((shared / "seeds").glob("*.txt"))
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The loopback OpenAI-compatible server, with the environment pointing at it."""
+    with running_server(DevServerConfig()) as url:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        yield url

@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
-import pytest
 from digest_factory import FakePaper, failed, jsonl, markdown
+from runs import calls, repair
 
 from pipeline import load
 from pipeline.cli import main
 from pipeline.contracts import PaperRequest
-from pipeline.devserver import DevServerConfig, fetch_stats, running_server
 from pipeline.fields import FIELDS
 from pipeline.resources import schema
 from pipeline.validate import Validator
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with running_server(DevServerConfig()) as url:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
-        monkeypatch.setenv("OPENAI_BASE_URL", url)
-        yield url
-
-
-def calls(url: str) -> int:
-    return int(fetch_stats(url)["total"])
-
-
-def repair(*args: object) -> int:
-    return main(["repair", "--quiet", *map(str, args)])
 
 
 def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:
@@ -226,3 +208,13 @@ def test_jsonl_only_day(server: str, tmp_path: Path) -> None:
     path.write_text(jsonl([failed(FakePaper("2601.00001"), "result"), FakePaper("2601.00002")]))
     assert repair(path, "--no-cache") == 0
     assert [p.failed_fields for p in load(path).papers] == [(), ()]
+
+
+def test_unusable_cache_path_is_a_one_line_usage_error(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"))]))
+    (tmp_path / "not-a-folder").write_text("x")
+    assert repair(path, "--provider", "extractive", "--cache", tmp_path / "not-a-folder" / "c.sqlite") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("UsageError: cannot open the cache") and "Traceback" not in "".join(err)
+    assert load(path).papers[0].failed_fields == FIELDS

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,11 +13,11 @@ import jsonschema
 import pytest
 import respx
 from digest_factory import FakePaper, failed, jsonl, markdown
+from runs import calls, repair
 
 from pipeline import load
 from pipeline.cli import main
 from pipeline.crawl import read_crawl
-from pipeline.devserver import DevServerConfig, fetch_stats, running_server
 from pipeline.devserver_answers import build_answer, parse_task
 from pipeline.fields import FIELDS
 from pipeline.jsonl import JsonlDigest
@@ -33,22 +32,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 PLAN = [("cs.CL", True), ("cs.LG", False), ("cs.CL", False), ("cs.RO", True), ("cs.CV", False),
         ("cs.CL", True), ("cs.LG", False), ("cs.CL", False), ("cs.RO", True), ("cs.CV", False),
         ("cs.LG", True), ("cs.CV", True)]
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with running_server(DevServerConfig()) as url:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-0123456789")
-        monkeypatch.setenv("OPENAI_BASE_URL", url)
-        yield url
-
-
-def calls(url: str) -> int:
-    return int(fetch_stats(url)["total"])
-
-
-def repair(*args: object) -> int:
-    return main(["repair", "--quiet", *map(str, args)])
 
 
 def crawl_text(papers: list[FakePaper]) -> str:
