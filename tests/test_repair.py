@@ -218,3 +218,33 @@ def test_unusable_cache_path_is_a_one_line_usage_error(tmp_path: Path, capsys) -
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("UsageError: cannot open the cache") and "Traceback" not in "".join(err)
     assert load(path).papers[0].failed_fields == FIELDS
+
+
+def test_token_budget_stops_scheduling(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(6)]))
+    code = repair(path, "--max-total-tokens", "1", "--concurrency", "1", "--no-cache", "--report", tmp_path / "r.json")
+    assert code == 1
+    results = json.loads((tmp_path / "r.json").read_text())["files"][0]["results"]
+    repaired = [r for r in results if r["outcome"] == "repaired"]
+    assert 1 <= len(repaired) <= 2  # papers already admitted finish; no new one starts
+    assert all(r["reasons"] == ["budget"] for r in results if r["outcome"] == "skipped")
+    assert calls(server) == len(repaired)
+
+
+def test_devserver_command_serves_models(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "devserver", "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        assert httpx.get(f"{url}/models", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
