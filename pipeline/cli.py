@@ -196,7 +196,8 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
     for note in setup.notes:
         print(note, file=sys.stderr)
         report.notes.append(note)
-    cache = _cache(args)
+    # The offline provider is deterministic and free: there is nothing worth caching.
+    cache = None if setup.provider.name == "extractive" else _cache(args)
     job = RepairJob(setup.provider, options=options, report=report, validator=Validator(thresholds, matcher),
                     matcher=matcher, cache=cache, fallback=setup.fallback, progress=progress, gate=setup.gate)
 
