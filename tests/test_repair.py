@@ -210,11 +210,12 @@ def test_jsonl_only_day(server: str, tmp_path: Path) -> None:
     assert [p.failed_fields for p in load(path).papers] == [(), ()]
 
 
-def test_unusable_cache_path_is_a_one_line_usage_error(tmp_path: Path, capsys) -> None:
+def test_unusable_cache_path_is_a_one_line_usage_error(server: str, tmp_path: Path, capsys) -> None:
     path = tmp_path / "d.md"
     path.write_text(markdown([failed(FakePaper("2601.00001"))]))
     (tmp_path / "not-a-folder").write_text("x")
-    assert repair(path, "--provider", "extractive", "--cache", tmp_path / "not-a-folder" / "c.sqlite") == 2
+    assert repair(path, "--cache", tmp_path / "not-a-folder" / "c.sqlite") == 2
+    assert calls(server) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("UsageError: cannot open the cache") and "Traceback" not in "".join(err)
     assert load(path).papers[0].failed_fields == FIELDS
@@ -248,3 +249,11 @@ def test_devserver_command_serves_models(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_offline_provider_output_is_not_cached(tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    cache = tmp_path / "c.sqlite"
+    assert repair(path, "--provider", "extractive", "--cache", cache, "--out", tmp_path / "out") == 0
+    assert not cache.exists()
