@@ -40,8 +40,9 @@ from pipeline.llm_client import LLMClient  # noqa: E402
 from pipeline.llm_config import build_settings  # noqa: E402
 from pipeline.loader import load  # noqa: E402
 from pipeline.openai_provider import OpenAIProvider  # noqa: E402
+from pipeline.plan import pick_examples  # noqa: E402
 from pipeline.prompt import build_messages, load_prompts  # noqa: E402
-from pipeline.repair import Output, RepairJob, RepairOptions, pick_examples  # noqa: E402
+from pipeline.repair import Output, RepairJob, RepairOptions  # noqa: E402
 from pipeline.report import RunReport  # noqa: E402
 
 PAPERS_PER_DAY = 52  # 2 good papers (the prompt's examples) + 50 failed

@@ -1,12 +1,11 @@
-"""The repair job: detect, generate, validate and write, over many files at once.
+"""The repair job: load, plan, generate, validate and write, over many files at once.
 
-Data flows one way: files are grouped into *days* (a ``.md`` digest and its
-``_AI_enhanced_*.jsonl`` share one generation per arXiv id), each failed paper becomes
-one task, tasks run concurrently under one limit across all files, and a day's files are
-written as soon as its last task finishes. Days are loaded lazily, so memory stays flat
-however many files a run covers. With ``restore_dropped``, a paper of the day's crawl
-that a file lacks is one more task, whose targets insert the paper instead of setting
-fields; a paper whose generation fails is inserted nowhere.
+Data flows one way: files are grouped into days and planned into tasks (``plan.py``: one
+generation per arXiv id serves the day's ``.md`` and ``.jsonl``; with ``restore_dropped``
+a paper of the day's crawl that a file lacks is one more task, inserted rather than
+set). Tasks run concurrently across all files, and a day's files are written as soon as
+its last task finishes. Days are loaded as work reaches them, so memory stays flat
+however many files a run covers. A paper whose generation fails changes nothing.
 """
 
 from __future__ import annotations
@@ -22,17 +21,15 @@ from pathlib import Path
 from aiolimiter import AsyncLimiter
 
 from .cache import GenerationCache, cache_key
-from .contracts import Example, Gate, Generation, PaperRequest, Problem, Provider
-from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key
+from .contracts import Gate, Generation, Problem, Provider
 from .discover import Candidate, discover
-from .document import Document, Paper
+from .document import Document
 from .errors import Aborted, FatalLLMError, GenerationFailed, InputError
-from .fields import FIELDS
-from .language import detect_language, normalize_language
 from .loader import open_candidate
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from .plan import Day, Planner, Task, group_days
 from .progress import Progress
-from .report import FileResult, PaperResult, RunReport
+from .report import FileResult, RunReport
 from .sanitize import sanitize
 from .validate import Validator
 from .write import output_path, unified_diff, write_atomic
@@ -62,69 +59,6 @@ class RepairOptions:
     ids: frozenset[str] | None = None
     fields: tuple[str, ...] | None = None
     restore_dropped: bool = False  # insert the papers of the day's crawl that a file lacks
-
-
-def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Candidate] | InputError]:
-    """Candidates grouped by day, in the order their first file appears."""
-    groups: dict[tuple[str, str], list[Candidate]] = {}
-    for item in candidates:
-        if isinstance(item, InputError):
-            yield item
-        else:
-            groups.setdefault(day_key(item.path), []).append(item)
-    yield from groups.values()
-
-
-@dataclass
-class _Target:
-    """One file's share of a task: set ``fields`` of ``paper``, or insert ``restore``."""
-
-    document: Document
-    paper: Paper | None
-    fields: tuple[str, ...]
-    restore: tuple[CrawlPaper, Crawl] | None = None
-
-    def apply(self, values: dict[str, str]) -> None:
-        if self.restore is not None:
-            paper, crawl = self.restore
-            self.document.insert_paper(paper, values, crawl.order)
-        else:
-            assert self.paper is not None
-            for name in self.fields:
-                self.document.set_field(self.paper, name, values[name])
-
-
-@dataclass
-class _Task:
-    request: PaperRequest
-    result: PaperResult
-    targets: list[_Target]
-    day: _Day
-
-
-@dataclass
-class _Day:
-    documents: list[tuple[Candidate, Document, FileResult]]
-    tasks: list[_Task] = field(default_factory=list)
-    by_id: dict[str, _Task] = field(default_factory=dict)
-    language: str = ""
-    examples: tuple[Example, ...] = ()
-    remaining: int = 0
-    written: bool = False
-
-
-def pick_examples(document: Document, language: str, k: int) -> tuple[Example, ...]:
-    """The first ``k`` wholly good papers written in ``language``: the same for every paper
-    of the day, so the prompt's prefix (instructions + examples) is cacheable."""
-    examples: list[Example] = []
-    for paper in document.papers:
-        if len(examples) >= k:
-            break
-        values = paper.fields
-        if paper.failed() or not all(detect_language(values[n] or "") in (language, None) for n in FIELDS):
-            continue
-        examples.append(Example(paper.title, paper.abstract, {n: values[n] or "" for n in FIELDS}))
-    return tuple(examples)
 
 
 class RepairJob:
@@ -157,8 +91,9 @@ class RepairJob:
         self._stop_reason: str | None = None
         self._scheduled = 0
         self._tokens = 0
-        self._open_days: list[_Day] = []
-        self._crawls = CrawlFinder()
+        self._open_days: list[Day] = []
+        self.planner = Planner(language=options.language, examples=options.examples, ids=options.ids,
+                               fields=options.fields, restore_dropped=options.restore_dropped, matcher=matcher)
         # Problems a provider's output is known to have, written anyway and reported as
         # warnings: the extractive provider cannot translate ("language", "length").
         self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
@@ -255,7 +190,7 @@ class RepairJob:
 
     # -- loading ----------------------------------------------------------------------
 
-    def _days(self, paths: Iterable[str | Path]) -> Iterator[_Day]:
+    def _days(self, paths: Iterable[str | Path]) -> Iterator[Day]:
         for group in group_days(discover(paths)):
             if isinstance(group, InputError):
                 self.report.files.append(FileResult(path=group.path, errors=[_error(group)]))
@@ -271,10 +206,10 @@ class RepairJob:
                     self.report.files.append(result)
                     loaded.append((candidate, document, result))
             if loaded:
-                day = self._plan(_Day(loaded))
-                if self.options.restore_dropped:
-                    self._plan_restores(day)
-                day.remaining = len(day.tasks)
+                day = self.planner.plan(loaded)
+                for error in day.errors:
+                    self._input_error(error)
+                self.report.papers.extend(task.result for task in day.tasks)
                 yield day
 
     def _load(self, candidate: Candidate) -> Document | None:
@@ -291,76 +226,9 @@ class RepairJob:
         self.report.files.append(FileResult(path=error.path, errors=[_error(error)]))
         self.progress.note(str(error))
 
-    def _plan(self, day: _Day) -> _Day:
-        """One task per arXiv id of the day, covering the failed fields of every file."""
-        # The JSONL is upstream's source of truth for title and abstract; prefer it.
-        ordered = sorted(day.documents, key=lambda item: item[1].format != "jsonl")
-        first = ordered[0][1]
-        language = normalize_language(self.options.language or first.language)
-        examples = pick_examples(first, language, self.options.examples)
-        by_id: dict[str, _Task] = {}
-        for _, document, file_result in ordered:
-            for paper in document.papers:
-                wanted = self._wanted_fields(paper)
-                if not wanted:
-                    continue
-                task = by_id.get(paper.id)
-                if task is None:
-                    request = PaperRequest(paper.id, paper.title, paper.abstract, wanted, language, examples)
-                    task = _Task(request, PaperResult(paper.id, paper.index, paper.title, wanted), [], day)
-                    by_id[paper.id] = task
-                    day.tasks.append(task)
-                    self.report.papers.append(task.result)
-                elif set(wanted) - set(task.request.fields):
-                    union = tuple(n for n in FIELDS if n in wanted or n in task.request.fields)
-                    task.request = PaperRequest(task.request.id, task.request.title, task.request.abstract,
-                                                union, language, examples)
-                    task.result.fields = union
-                task.targets.append(_Target(document, paper, wanted))
-                file_result.results.append(task.result)
-        day.by_id, day.language, day.examples = by_id, language, examples
-        return day
-
-    def _plan_restores(self, day: _Day) -> None:
-        """One task per paper of the crawl that some file of the day lacks: all five fields."""
-        candidate = day.documents[0][0]
-        try:
-            crawl = self._crawls.find(candidate.path)
-        except InputError as exc:
-            self._input_error(exc)
-            return
-        if crawl is None:
-            return
-        present = [(document, file_result, document.present_ids()) for _, document, file_result in day.documents]
-        for paper in crawl.papers:
-            missing = [(document, result) for document, result, ids in present if paper.id not in ids]
-            if not missing or (self.options.ids is not None and paper.id not in self.options.ids):
-                continue
-            task = day.by_id.get(paper.id)
-            if task is None:  # the usual case: dropped from every file of the day
-                request = PaperRequest(paper.id, paper.title, paper.abstract, FIELDS, day.language, day.examples)
-                task = _Task(request, PaperResult(paper.id, paper.position, paper.title, FIELDS), [], day)
-                day.by_id[paper.id] = task
-                day.tasks.append(task)
-                self.report.papers.append(task.result)
-            else:  # failed in one file, missing from another: the insertion needs all five
-                task.request = PaperRequest(task.request.id, task.request.title, task.request.abstract,
-                                            FIELDS, day.language, day.examples)
-                task.result.fields = FIELDS
-            task.result.restored = True
-            for document, file_result in missing:
-                task.targets.append(_Target(document, None, FIELDS, restore=(paper, crawl)))
-                file_result.results.append(task.result)
-
-    def _wanted_fields(self, paper: Paper) -> tuple[str, ...]:
-        o = self.options
-        if o.ids is not None and paper.id not in o.ids:
-            return ()
-        return o.fields if o.fields is not None else paper.failed(self.matcher)
-
     # -- one paper ----------------------------------------------------------------------
 
-    def _try_cache(self, task: _Task) -> bool:
+    def _try_cache(self, task: Task) -> bool:
         if self.cache is None:
             return False
         generation = self.cache.get(self._key(task))
@@ -369,10 +237,10 @@ class RepairJob:
         self._accept(task, generation, cached=True)
         return True
 
-    def _key(self, task: _Task) -> str:
+    def _key(self, task: Task) -> str:
         return cache_key(task.request, self.provider.model, self.provider.prompt_version)
 
-    async def _generate(self, task: _Task, limiter: AsyncLimiter | None) -> None:
+    async def _generate(self, task: Task, limiter: AsyncLimiter | None) -> None:
         # Derive what validation needs from the abstract now, while other papers' requests
         # are on the wire, rather than in the burst of work when the answers arrive.
         self.validator.prepare(task.request.title, task.request.abstract)
@@ -390,7 +258,7 @@ class RepairJob:
         finally:
             self._task_done(task)
 
-    async def _call(self, task: _Task) -> Generation | None:
+    async def _call(self, task: Task) -> Generation | None:
         try:
             self.gate.check()
             return await self.provider.generate(task.request, self.validator)
@@ -408,7 +276,7 @@ class RepairJob:
             self.progress.note(f"{task.request.id}: {exc}; using the {self.fallback.name} fallback")
             return await self.fallback.generate(task.request, self.validator)
 
-    def _accept(self, task: _Task, generation: Generation, *, cached: bool) -> bool:
+    def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
         """Validate once more, then write the fields into every file of the day."""
         fields = {name: sanitize(generation.fields.get(name, "")) for name in task.request.fields}
         unchanged = generation.checked and fields == generation.fields
@@ -428,7 +296,7 @@ class RepairJob:
         task.result.new_fields = fields
         return True
 
-    def _task_done(self, task: _Task) -> None:
+    def _task_done(self, task: Task) -> None:
         self.progress.paper_done(task.result)
         task.day.remaining -= 1
         if task.day.remaining == 0:
@@ -436,7 +304,7 @@ class RepairJob:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _finish_day(self, day: _Day) -> None:
+    def _finish_day(self, day: Day) -> None:
         if day.written:
             return
         day.written = True
@@ -450,13 +318,7 @@ class RepairJob:
             except OSError as exc:
                 file_result.errors.append({"line": None, "level": "error", "message": f"cannot write: {exc}"})
                 self.progress.note(f"{candidate.path}: cannot write: {exc}")
-        # Tasks and their day point at each other: break the cycle so the documents' texts
-        # are freed now, not at the next full garbage collection (memory stays flat).
-        for task in day.tasks:
-            task.targets.clear()
-        day.tasks.clear()
-        day.by_id.clear()
-        day.documents.clear()
+        day.release()  # memory stays flat however many days the run covers
 
     def _write(self, candidate: Candidate, document: Document) -> str | None:
         out = self.options.output

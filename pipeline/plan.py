@@ -1,0 +1,170 @@
+"""What a day needs: one task per arXiv id, with the files each task writes into.
+
+A *day* is a ``.md`` digest and its ``_AI_enhanced_*.jsonl`` (or any single digest): one
+generation per paper serves every file of the day. Planning reads the documents and the
+day's crawl; it calls nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from .contracts import Example, PaperRequest
+from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key
+from .discover import Candidate
+from .document import Document, Paper
+from .errors import InputError
+from .fields import FIELDS
+from .language import detect_language, normalize_language
+from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from .report import FileResult, PaperResult
+
+
+def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Candidate] | InputError]:
+    """Candidates grouped by day, in the order their first file appears."""
+    groups: dict[tuple[str, str], list[Candidate]] = {}
+    for item in candidates:
+        if isinstance(item, InputError):
+            yield item
+        else:
+            groups.setdefault(day_key(item.path), []).append(item)
+    yield from groups.values()
+
+
+def pick_examples(document: Document, language: str, k: int) -> tuple[Example, ...]:
+    """The first ``k`` wholly good papers written in ``language``: the same for every paper
+    of the day, so the prompt's prefix (instructions + examples) is cacheable."""
+    examples: list[Example] = []
+    for paper in document.papers:
+        if len(examples) >= k:
+            break
+        values = paper.fields
+        if paper.failed() or not all(detect_language(values[n] or "") in (language, None) for n in FIELDS):
+            continue
+        examples.append(Example(paper.title, paper.abstract, {n: values[n] or "" for n in FIELDS}))
+    return tuple(examples)
+
+
+@dataclass
+class Target:
+    """One file's share of a task: set ``fields`` of ``paper``, or insert ``restore``."""
+
+    document: Document
+    paper: Paper | None
+    fields: tuple[str, ...]
+    restore: tuple[CrawlPaper, Crawl] | None = None
+
+    def apply(self, values: dict[str, str]) -> None:
+        if self.restore is not None:
+            paper, crawl = self.restore
+            self.document.insert_paper(paper, values, crawl.order)
+        else:
+            assert self.paper is not None
+            for name in self.fields:
+                self.document.set_field(self.paper, name, values[name])
+
+
+@dataclass
+class Task:
+    request: PaperRequest
+    result: PaperResult
+    targets: list[Target]
+    day: Day
+
+    def widen(self, fields: tuple[str, ...]) -> None:
+        """Ask for ``fields`` too (another file of the day lacks more of this paper)."""
+        union = tuple(name for name in FIELDS if name in fields or name in self.request.fields)
+        self.request = replace(self.request, fields=union)
+        self.result.fields = union
+
+
+@dataclass
+class Day:
+    documents: list[tuple[Candidate, Document, FileResult]]
+    tasks: list[Task] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)  # e.g. an unreadable crawl
+    remaining: int = 0
+    written: bool = False
+
+    def release(self) -> None:
+        """Drop the documents once written. Tasks and their day point at each other: breaking
+        the cycle frees the texts now, not at the next full garbage collection."""
+        for task in self.tasks:
+            task.targets.clear()
+        self.tasks.clear()
+        self.documents.clear()
+
+
+@dataclass(frozen=True)
+class Planner:
+    """Turns a day's loaded documents into tasks, by the run's options."""
+
+    language: str | None = None  # overrides each day's dominant language
+    examples: int = 2
+    ids: frozenset[str] | None = None  # regen: only these papers
+    fields: tuple[str, ...] | None = None  # regen: these fields (None: the failed ones)
+    restore_dropped: bool = False
+    matcher: PlaceholderMatcher = DEFAULT_MATCHER
+    crawls: CrawlFinder = field(default_factory=CrawlFinder)
+
+    def plan(self, documents: list[tuple[Candidate, Document, FileResult]]) -> Day:
+        day = Day(documents)
+        # The JSONL is upstream's source of truth for title and abstract; prefer it.
+        ordered = sorted(documents, key=lambda item: item[1].format != "jsonl")
+        first = ordered[0][1]
+        language = normalize_language(self.language or first.language)
+        examples = pick_examples(first, language, self.examples)
+        by_id: dict[str, Task] = {}
+        for _, document, file_result in ordered:
+            for paper in document.papers:
+                wanted = self._wanted_fields(paper)
+                if not wanted:
+                    continue
+                task = by_id.get(paper.id)
+                if task is None:
+                    request = PaperRequest(paper.id, paper.title, paper.abstract, wanted, language, examples)
+                    task = by_id[paper.id] = Task(request, PaperResult(paper.id, paper.index, paper.title, wanted),
+                                                  [], day)
+                    day.tasks.append(task)
+                else:
+                    task.widen(wanted)
+                task.targets.append(Target(document, paper, wanted))
+                file_result.results.append(task.result)
+        if self.restore_dropped:
+            self._plan_restores(day, by_id, language, examples)
+        day.remaining = len(day.tasks)
+        return day
+
+    def _wanted_fields(self, paper: Paper) -> tuple[str, ...]:
+        if self.ids is not None and paper.id not in self.ids:
+            return ()
+        return self.fields if self.fields is not None else paper.failed(self.matcher)
+
+    def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str,
+                       examples: tuple[Example, ...]) -> None:
+        """One task per paper of the crawl that some file of the day lacks: all five fields."""
+        try:
+            crawl = self.crawls.find(day.documents[0][0].path)
+        except InputError as exc:
+            day.errors.append(exc)
+            return
+        if crawl is None:
+            return
+        present = [(document, file_result, document.present_ids()) for _, document, file_result in day.documents]
+        for paper in crawl.papers:
+            missing = [(document, result) for document, result, ids in present if paper.id not in ids]
+            if not missing or (self.ids is not None and paper.id not in self.ids):
+                continue
+            task = by_id.get(paper.id)
+            if task is None:  # the usual case: dropped from every file of the day
+                request = PaperRequest(paper.id, paper.title, paper.abstract, FIELDS, language, examples)
+                task = by_id[paper.id] = Task(request, PaperResult(paper.id, paper.position, paper.title, FIELDS),
+                                              [], day)
+                day.tasks.append(task)
+            else:  # failed in one file, missing from another: the insertion needs all five
+                task.widen(FIELDS)
+            task.result.restored = True
+            for document, file_result in missing:
+                task.targets.append(Target(document, None, FIELDS, restore=(paper, crawl)))
+                file_result.results.append(task.result)
