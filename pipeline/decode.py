@@ -44,7 +44,10 @@ class DecodeError(ValueError):
 
 def decode_object(text: str) -> dict[str, Any]:
     """The first JSON object in ``text`` (fences, prose and LaTeX escapes tolerated)."""
-    for candidate in _candidates(text):
+    bare = text.strip()
+    # The usual answer is one bare object: parse it whole before searching for candidates.
+    candidates = ([bare] if bare.startswith("{") and bare.endswith("}") else []) + _candidates(text)
+    for candidate in candidates:
         try:
             loaded = json.loads(repair_escapes(candidate), strict=False)
         except json.JSONDecodeError:
@@ -54,28 +57,23 @@ def decode_object(text: str) -> dict[str, Any]:
     raise DecodeError(f"no JSON object found in the answer ({len(text)} characters)")
 
 
+_BACKSLASH = re.compile(r"\\(.?)", re.DOTALL)
+
+
 def repair_escapes(text: str) -> str:
     """Double every backslash that does not start a JSON escape the author meant.
 
     A valid escape is kept, except a control-character escape directly followed by a
     letter, which is a LaTeX command (see module docstring).
     """
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char != "\\":
-            out.append(char)
-            i += 1
-            continue
-        following = text[i + 1] if i + 1 < len(text) else ""
-        if following in ('"', "\\", "/") or _is_meant_escape(text, i + 1):
-            out.append(char + following)
-            i += 2
-        else:
-            out.append("\\\\")
-            i += 1
-    return "".join(out)
+
+    def fix(match: re.Match[str]) -> str:
+        following = match.group(1)
+        if following in ('"', "\\", "/") or _is_meant_escape(text, match.start() + 1):
+            return match.group()
+        return "\\\\" + following
+
+    return _BACKSLASH.sub(fix, text) if "\\" in text else text
 
 
 def _is_meant_escape(text: str, at: int) -> bool:

@@ -98,3 +98,11 @@ def test_json_without_latex_round_trips(answer: dict[str, str]) -> None:
     for key, value in answer.items():
         if not any(c in value for c in "\b\f\n\r\t"):
             assert decoded[key] == value
+
+
+@given(st.text(alphabet=st.sampled_from(list("abfnrtuxAB01 \\/{}$")), max_size=60))
+def test_repaired_text_is_always_a_valid_json_string(text: str) -> None:
+    """Whatever backslashes a model writes, the repaired string parses."""
+    decoded = json.loads('"' + repair_escapes(text) + '"', strict=False)
+    # Each backslash is kept as an escape or doubled: none is ever invented.
+    assert decoded.count("\\") <= text.count("\\")
