@@ -9,8 +9,10 @@ repair below runs before parsing and keeps them as LaTeX. Nothing is ever evalua
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 # A fenced block anywhere in the answer; its content is tried first.
@@ -46,8 +48,8 @@ def decode_object(text: str) -> dict[str, Any]:
     """The first JSON object in ``text`` (fences, prose and LaTeX escapes tolerated)."""
     bare = text.strip()
     # The usual answer is one bare object: parse it whole before searching for candidates.
-    candidates = ([bare] if bare.startswith("{") and bare.endswith("}") else []) + _candidates(text)
-    for candidate in candidates:
+    first = [bare] if bare.startswith("{") and bare.endswith("}") else []
+    for candidate in itertools.chain(first, _candidates(text)):
         try:
             loaded = json.loads(repair_escapes(candidate), strict=False)
         except json.JSONDecodeError:
@@ -90,20 +92,18 @@ def _is_meant_escape(text: str, at: int) -> bool:
     return False
 
 
-def _candidates(text: str) -> list[str]:
-    """Substrings that may be the JSON object, most likely first."""
+def _candidates(text: str) -> Iterator[str]:
+    """Substrings that may be the JSON object, most likely first (found as needed)."""
     sources = [match.group(1) for match in _FENCE.finditer(text)] + [text]
-    found: list[str] = []
     for source in sources:
         start = source.find("{")
         tried = 0
         while start != -1 and tried < _MAX_CANDIDATES:
             end = _matching_brace(source, start)
             if end is not None:
-                found.append(source[start : end + 1])
+                yield source[start : end + 1]
             tried += 1
             start = source.find("{", start + 1)
-    return found
 
 
 def _matching_brace(text: str, start: int) -> int | None:
