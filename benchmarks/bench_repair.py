@@ -51,8 +51,9 @@ PAPERS_PER_DAY = 52  # 2 good papers (the prompt's examples) + 50 failed
 @contextmanager
 def server(*flags: str) -> Iterator[str]:
     """``digest-repair devserver`` in a subprocess; yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "devserver", "--port", "0", *flags],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "devserver", "--port", "0", *flags], stdout=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         yield line.strip().rsplit(" ", 1)[-1]
@@ -74,16 +75,22 @@ class Run:
 
 
 def repair(folder: Path, url: str, concurrency: int) -> Run:
-    settings = build_settings({"concurrency": concurrency},
-                              environ={"OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": url, "MODEL_NAME": "devserver"})
+    settings = build_settings(
+        {"concurrency": concurrency},
+        environ={"OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": url, "MODEL_NAME": "devserver"},
+    )
 
     async def go() -> RunReport:
         client = LLMClient.from_settings(settings)
         provider = OpenAIProvider(client, settings)
         out = Path(tempfile.mkdtemp(dir=folder.parent))
         report = RunReport(provider.name, provider.model, provider.prompt_version, __version__)
-        job = RepairJob(provider, report=report, gate=client.gate,
-                        options=RepairOptions(concurrency=concurrency, output=Output("out", out_dir=out)))
+        job = RepairJob(
+            provider,
+            report=report,
+            gate=client.gate,
+            options=RepairOptions(concurrency=concurrency, output=Output("out", out_dir=out)),
+        )
         try:
             return await job.run([folder])
         finally:
@@ -113,12 +120,25 @@ def throughput(tmp: Path, papers: int, latency: float, concurrencies: list[int])
 def faults(tmp: Path, papers: int, latency: float, clean: Run | None) -> None:
     folder = tmp / "faults"
     make_days(folder, papers)
-    with server("--latency", str(latency), "--rate-429", "0.10", "--rate-500", "0.05",
-                "--retry-after", str(latency), "--seed", "3") as url:
+    with server(
+        "--latency",
+        str(latency),
+        "--rate-429",
+        "0.10",
+        "--rate-500",
+        "0.05",
+        "--retry-after",
+        str(latency),
+        "--seed",
+        "3",
+    ) as url:
         run = repair(folder, url, 16)
     t = run.report.totals()
-    print(f"\n2. faults at C=16 (10% 429 with Retry-After {latency}s, 5% 500): "
-          f"repaired {t['repaired']}/{papers}, failed {t['failed']}, wall {run.wall:.2f} s", end="")
+    print(
+        f"\n2. faults at C=16 (10% 429 with Retry-After {latency}s, 5% 500): "
+        f"repaired {t['repaired']}/{papers}, failed {t['failed']}, wall {run.wall:.2f} s",
+        end="",
+    )
     print(f", {run.wall / clean.wall:.2f}x the clean run (target <= 1.5x)" if clean else "")
 
 
@@ -137,14 +157,23 @@ def tokens(tmp: Path, latency: float) -> None:
     document = load(sorted(folder.glob("*.md"))[0])
     examples = pick_examples(document, document.language, 2)
     prompts = load_prompts()
-    texts = [json.dumps(build_messages(PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document.language,
-                                                    examples), prompts, 2), ensure_ascii=False)
-             for p in document.papers if p.failed_fields]
+    texts = [
+        json.dumps(
+            build_messages(
+                PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document.language, examples), prompts, 2
+            ),
+            ensure_ascii=False,
+        )
+        for p in document.papers
+        if p.failed_fields
+    ]
     prefix = os.path.commonprefix(texts)
     share = len(prefix) / (sum(map(len, texts)) / len(texts))
-    print(f"\n3. tokens per repaired paper ({len(repaired)} papers, one day): prompt {prompt:.0f}, "
-          f"completion {completion:.0f}; the server counts {cached:.0f} ({cached / prompt:.0%}) prompt tokens "
-          f"as a cacheable prefix; the prompts share a stable prefix of {share:.0%} ({len(prefix)} chars)")
+    print(
+        f"\n3. tokens per repaired paper ({len(repaired)} papers, one day): prompt {prompt:.0f}, "
+        f"completion {completion:.0f}; the server counts {cached:.0f} ({cached / prompt:.0%}) prompt tokens "
+        f"as a cacheable prefix; the prompts share a stable prefix of {share:.0%} ({len(prefix)} chars)"
+    )
 
 
 _CHILD = """
@@ -164,10 +193,22 @@ def memory(tmp: Path, latency: float) -> None:
             folder.mkdir()
             write_corpus(folder, days, 400, failed_share=0.1, seed=days)
             env = {**os.environ, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": url}
-            cmd = [sys.executable, "-m", "pipeline", "repair", str(folder), "--out", str(tmp / f"out{days}"),
-                   "--no-cache", "--quiet", "--concurrency", "8"]
-            out = subprocess.run([sys.executable, "-c", _CHILD, *cmd], env=env, check=True,
-                                 capture_output=True, text=True)
+            cmd = [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "repair",
+                str(folder),
+                "--out",
+                str(tmp / f"out{days}"),
+                "--no-cache",
+                "--quiet",
+                "--concurrency",
+                "8",
+            ]
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, *cmd], env=env, check=True, capture_output=True, text=True
+            )
             peaks[days] = int(out.stdout.strip().splitlines()[-1]) / 1024
             print(f"{days:>5} {days * 2:>6} {days * 400:>7} {peaks[days]:>12.1f}")
     print(f"ratio 20 days / 2 days: {peaks[20] / peaks[2]:.2f} (target <= 1.5)")

@@ -36,8 +36,13 @@ print(json.dumps({"files": len(paths), "bytes": size, "seconds": elapsed, "paper
 
 
 def measure(folder: Path, files: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(folder), str(files)],
-                         check=True, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(folder), str(files)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     return json.loads(out.stdout)
 
 
@@ -53,8 +58,10 @@ def main() -> None:
         print(f"{'files':>6} {'MB':>8} {'papers':>8} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
         for files in (2, 20, args.days * 2):
             r = measure(folder, files)
-            print(f"{r['files']:>6} {r['bytes'] / 1e6:>8.1f} {r['papers']:>8} {r['seconds']:>8.2f} "
-                  f"{r['bytes'] / 1e6 / r['seconds']:>7.1f} {r['peak_rss_kb'] / 1024:>12.1f}")
+            print(
+                f"{r['files']:>6} {r['bytes'] / 1e6:>8.1f} {r['papers']:>8} {r['seconds']:>8.2f} "
+                f"{r['bytes'] / 1e6 / r['seconds']:>7.1f} {r['peak_rss_kb'] / 1024:>12.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,7 @@ def rejection(validator: Validator, goods: list[Case]) -> None:
     print(f"\nRejection of mutations of {len(clean)} clean papers")
     print(f"  {'kind':<12} {'cases':>6} {'right code':>11} {'any code':>9}")
     for kind in total:
-        print(f"  {kind:<12} {total[kind]:>6} {caught[kind] / total[kind]:>11.1%} "
-              f"{flagged[kind] / total[kind]:>9.1%}")
+        print(f"  {kind:<12} {total[kind]:>6} {caught[kind] / total[kind]:>11.1%} {flagged[kind] / total[kind]:>9.1%}")
 
 
 def cost(goods: list[Case], rounds: int) -> None:
@@ -67,14 +66,17 @@ def cost(goods: list[Case], rounds: int) -> None:
     warm_validator = Validator()
     run(warm_validator)
     warm = min(run(warm_validator) for _ in range(rounds))
-    print(f"\nCost per paper (best of {rounds}): cold {cold:.3f} ms, warm {warm:.3f} ms "
-          "(target < 1 ms)")
+    print(f"\nCost per paper (best of {rounds}): cold {cold:.3f} ms, warm {warm:.3f} ms (target < 1 ms)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared",
-                        help="folder with seeds/ and upstream/ (default: ../shared)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=ROOT.parent / "shared",
+        help="folder with seeds/ and upstream/ (default: ../shared)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="timing repetitions")
     args = parser.parse_args()
     if not (args.shared / "seeds").is_dir():

@@ -9,8 +9,24 @@ from pathlib import Path
 from pipeline.fields import FIELDS, MARKDOWN_LABELS
 from pipeline.placeholders import UPSTREAM_DEFAULTS
 
-_WORDS = ("model", "training", "graph", "sparse", "attention", "benchmark", "robust", "latent",
-          "policy", "federated", "diffusion", "token", "retrieval", "privacy", "kernel", "agent")
+_WORDS = (
+    "model",
+    "training",
+    "graph",
+    "sparse",
+    "attention",
+    "benchmark",
+    "robust",
+    "latent",
+    "policy",
+    "federated",
+    "diffusion",
+    "token",
+    "retrieval",
+    "privacy",
+    "kernel",
+    "agent",
+)
 _ZH = "本文提出了一种新的方法用于提升模型在多个基准上的性能并降低计算成本实验结果表明该方法有效"
 
 
@@ -25,11 +41,17 @@ def summary(rng: random.Random, chars: int) -> str:
 
 
 def paper(rng: random.Random, n: int, failed: bool) -> dict:
-    fields = {name: UPSTREAM_DEFAULTS[name] if failed else summary(rng, 60 if name == "tldr" else 110)
-              for name in FIELDS}
-    return {"id": f"2601.{n:05d}", "title": f"Paper {n}: {' '.join(rng.choices(_WORDS, k=6))}",
-            "authors": ["Ada Lovelace", "Alan Turing"], "category": rng.choice(["cs.LG", "cs.CL", "cs.CV"]),
-            "summary": abstract(rng), "AI": fields}
+    fields = {
+        name: UPSTREAM_DEFAULTS[name] if failed else summary(rng, 60 if name == "tldr" else 110) for name in FIELDS
+    }
+    return {
+        "id": f"2601.{n:05d}",
+        "title": f"Paper {n}: {' '.join(rng.choices(_WORDS, k=6))}",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "category": rng.choice(["cs.LG", "cs.CL", "cs.CV"]),
+        "summary": abstract(rng),
+        "AI": fields,
+    }
 
 
 def markdown(papers: list[dict]) -> str:

@@ -31,18 +31,13 @@ def audit_document(
     suspect = []
     for paper in document.papers:
         failed = set(paper.failed(validator.matcher))
-        present = {
-            name: value
-            for name, value in paper.fields.items()
-            if name not in failed and value is not None
-        }
+        present = {name: value for name, value in paper.fields.items() if name not in failed and value is not None}
         if not present:
             continue
         problems = validator.check(paper.title, paper.abstract, target, present)
         if problems:
             suspect.append(
-                {"id": paper.id, "index": paper.index,
-                 "problems": [problem.as_dict() for problem in problems]}
+                {"id": paper.id, "index": paper.index, "problems": [problem.as_dict() for problem in problems]}
             )
     return {"path": str(document.path), "papers": len(document.papers), "suspect": suspect}
 

@@ -45,11 +45,17 @@ EXIT_USAGE = 2
 
 def _add_detection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--placeholder", action="append", default=[], metavar="TEXT",
+        "--placeholder",
+        action="append",
+        default=[],
+        metavar="TEXT",
         help="also treat a field whose whole value is TEXT as failed (repeatable)",
     )
     parser.add_argument(
-        "--threshold", action="append", default=[], metavar="NAME=VALUE",
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="tune a detector/validator threshold (repeatable; see README)",
     )
 
@@ -70,8 +76,10 @@ def _print_errors(scan: FileScan) -> None:
 def _print_scan_text(scan: FileScan) -> None:
     if scan.format is None:
         return
-    print(f"{scan.path} ({scan.format}, {scan.papers} papers, {scan.language}): "
-          f"{len(scan.failed)} failed, {len(scan.suspect)} suspect fields")
+    print(
+        f"{scan.path} ({scan.format}, {scan.papers} papers, {scan.language}): "
+        f"{len(scan.failed)} failed, {len(scan.suspect)} suspect fields"
+    )
     for item in scan.failed:
         print(f"  [{item['index']}] {item['id']}  {item['title'][:70]}  -> {', '.join(item['fields'])}")
     for item in scan.suspect:
@@ -95,14 +103,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         scans.append(scan)
     summary = totals(scans)
     if args.json:
-        json.dump({"files": [s.as_dict() for s in scans], "totals": summary}, sys.stdout,
-                  ensure_ascii=False, indent=2)
+        json.dump({"files": [s.as_dict() for s in scans], "totals": summary}, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        print(f"Total: {summary['files']} files, {summary['papers']} papers, "
-              f"{summary['failed_papers']} failed papers ({summary['failed_fields']} fields), "
-              f"{summary['suspect_fields']} suspect fields, {summary['dropped_papers']} dropped papers, "
-              f"{summary['errors']} errors")
+        print(
+            f"Total: {summary['files']} files, {summary['papers']} papers, "
+            f"{summary['failed_papers']} failed papers ({summary['failed_fields']} fields), "
+            f"{summary['suspect_fields']} suspect fields, {summary['dropped_papers']} dropped papers, "
+            f"{summary['errors']} errors"
+        )
     return exit_code(scans)
 
 
@@ -111,8 +120,7 @@ _LLM_FLAGS = {
     "base_url": ("--base-url", str, "OpenAI-compatible endpoint (env OPENAI_BASE_URL)"),
     "model": ("--model", str, "model name (env MODEL_NAME)"),
     "timeout_s": ("--timeout", float, "seconds per request"),
-    "extra_body": ("--extra-body", str,
-                   "JSON merged into every request, e.g. '{\"thinking\": {\"type\": \"disabled\"}}'"),
+    "extra_body": ("--extra-body", str, 'JSON merged into every request, e.g. \'{"thinking": {"type": "disabled"}}\''),
     "attempts": ("--attempts", int, "HTTP attempts per request (429/5xx/timeouts are retried)"),
     "max_wait_s": ("--max-wait", float, "total seconds of retry back-off per request"),
     "max_reasks": ("--max-reasks", int, "re-asks after an answer fails validation"),
@@ -124,22 +132,34 @@ _LLM_FLAGS = {
 
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--provider", choices=PROVIDERS,
-                       help="openai (default when OPENAI_API_KEY is set) or the offline extractive provider")
-    group.add_argument("--fallback", choices=["extractive"],
-                       help="write extractive fields for papers the model gave up on")
+    group.add_argument(
+        "--provider",
+        choices=PROVIDERS,
+        help="openai (default when OPENAI_API_KEY is set) or the offline extractive provider",
+    )
+    group.add_argument(
+        "--fallback", choices=["extractive"], help="write extractive fields for papers the model gave up on"
+    )
     group.add_argument("--mark-extractive", action="store_true", help="prefix extractive fields with [extractive]")
-    group.add_argument("--response-format", choices=RESPONSE_FORMATS,
-                       help="force a response mode (default auto: json_schema, then json_object, then text)")
+    group.add_argument(
+        "--response-format",
+        choices=RESPONSE_FORMATS,
+        help="force a response mode (default auto: json_schema, then json_object, then text)",
+    )
     group.add_argument("--language", help="target language (env LANGUAGE; default: the digest's own)")
     for name, (flag, kind, text) in _LLM_FLAGS.items():
         group.add_argument(flag, dest=name, type=kind, help=text)
     run = parser.add_argument_group("run")
-    run.add_argument("--cache", type=Path, metavar="PATH",
-                     help="SQLite cache of accepted answers (env DIGEST_REPAIR_CACHE; default in the user cache dir)")
+    run.add_argument(
+        "--cache",
+        type=Path,
+        metavar="PATH",
+        help="SQLite cache of accepted answers (env DIGEST_REPAIR_CACHE; default in the user cache dir)",
+    )
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    run.add_argument("--report", type=Path, metavar="FILE.json",
-                     help="write the run report (schemas/report.schema.json)")
+    run.add_argument(
+        "--report", type=Path, metavar="FILE.json", help="write the run report (schemas/report.schema.json)"
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="log every request and response (never the key)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     out = parser.add_argument_group("output")
@@ -177,8 +197,9 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
     """Build settings, provider, validator and cache from flags; run; write the report."""
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    settings = build_settings({name: getattr(args, name) for name in _LLM_FLAGS}
-                              | {"response_format": args.response_format})
+    settings = build_settings(
+        {name: getattr(args, name) for name in _LLM_FLAGS} | {"response_format": args.response_format}
+    )
     setup = choose_provider(args.provider, settings, fallback=args.fallback, mark_extractive=args.mark_extractive)
     thresholds = _thresholds(args)
     matcher = PlaceholderMatcher(args.placeholder)
@@ -187,8 +208,11 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
         language=args.language or os.environ.get("LANGUAGE") or None,
         examples=settings.examples,
         output=overrides.pop("output", None) or _output(args),  # type: ignore[arg-type]
-        **{k: v for k, v in vars(args).items() if k in ("rpm", "max_papers", "max_total_tokens", "grace_s")
-           and v is not None},
+        **{
+            k: v
+            for k, v in vars(args).items()
+            if k in ("rpm", "max_papers", "max_total_tokens", "grace_s") and v is not None
+        },
         **overrides,  # type: ignore[arg-type]
     )
     report = RunReport(setup.provider.name, setup.provider.model, setup.provider.prompt_version, __version__)
@@ -198,8 +222,17 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
         report.notes.append(note)
     # The offline provider is deterministic and free: there is nothing worth caching.
     cache = None if setup.provider.name == "extractive" else _cache(args)
-    job = RepairJob(setup.provider, options=options, report=report, validator=Validator(thresholds, matcher),
-                    matcher=matcher, cache=cache, fallback=setup.fallback, progress=progress, gate=setup.gate)
+    job = RepairJob(
+        setup.provider,
+        options=options,
+        report=report,
+        validator=Validator(thresholds, matcher),
+        matcher=matcher,
+        cache=cache,
+        fallback=setup.fallback,
+        progress=progress,
+        gate=setup.gate,
+    )
 
     async def run() -> RunReport:
         try:
@@ -214,8 +247,10 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
         if cache is not None:
             cache.close()
     if setup.provider.name == "extractive" and any(w.code == "language" for p in report.papers for w in p.warnings):
-        report.notes.append("extractive fields are in English where the digest is not: "
-                            "they are flagged 'language' in each paper's warnings")
+        report.notes.append(
+            "extractive fields are in English where the digest is not: "
+            "they are flagged 'language' in each paper's warnings"
+        )
     if args.report:
         write_atomic(args.report, (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
     return report
@@ -223,25 +258,37 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
 
 def _print_summary(report: RunReport) -> None:
     t = report.totals()
-    rows = [("files", t["files"]), ("files written", t["files_written"]), ("papers to repair", t["papers"]),
-            ("repaired", t["repaired"]), ("from cache", t["cached"]), ("failed", t["failed"]),
-            ("skipped", t["skipped"]), ("fields repaired", t["fields_repaired"]),
-            ("fields still failed", t["fields_failed"]), ("model calls", t["calls"]),
-            ("tokens (prompt/completion/cached)",
-             f"{t['tokens']['prompt']}/{t['tokens']['completion']}/{t['tokens']['cached']}"),
-            ("seconds", t["seconds"])]
+    rows = [
+        ("files", t["files"]),
+        ("files written", t["files_written"]),
+        ("papers to repair", t["papers"]),
+        ("repaired", t["repaired"]),
+        ("from cache", t["cached"]),
+        ("failed", t["failed"]),
+        ("skipped", t["skipped"]),
+        ("fields repaired", t["fields_repaired"]),
+        ("fields still failed", t["fields_failed"]),
+        ("model calls", t["calls"]),
+        (
+            "tokens (prompt/completion/cached)",
+            f"{t['tokens']['prompt']}/{t['tokens']['completion']}/{t['tokens']['cached']}",
+        ),
+        ("seconds", t["seconds"]),
+    ]
     print(f"digest-repair {report.provider} ({report.model}, prompt {report.prompt_version})", file=sys.stderr)
     for label, value in rows:
         print(f"  {label:<36} {value}", file=sys.stderr)
     for paper in report.papers:
         if paper.outcome in ("failed", "skipped"):
-            print(f"  {paper.outcome}: {paper.id} ({', '.join(paper.reasons)}) {paper.message or ''}".rstrip(),
-                  file=sys.stderr)
+            print(
+                f"  {paper.outcome}: {paper.id} ({', '.join(paper.reasons)}) {paper.message or ''}".rstrip(),
+                file=sys.stderr,
+            )
     for file in report.files:
         for error in file.errors:
             where = f"{file.path}:{error['line']}" if error.get("line") else file.path
             print(f"  error: {where}: {error['message']}", file=sys.stderr)
-    for note in report.notes[len([n for n in report.notes if n.startswith("warning:")]):]:
+    for note in report.notes[len([n for n in report.notes if n.startswith("warning:")]) :]:
         print(f"  note: {note}", file=sys.stderr)
     if report.aborted:
         print(f"  aborted: {report.aborted}", file=sys.stderr)
@@ -267,12 +314,18 @@ def cmd_regen(args: argparse.Namespace) -> int:
         print(f"{args.id}: no failed fields; use --fields or --force to regenerate good ones", file=sys.stderr)
         return 0
     del document
-    report = _run_job(args, [args.file], ids=frozenset({args.id}), fields=fields,
-                      output=_output(args, print_only=args.print))
+    report = _run_job(
+        args, [args.file], ids=frozenset({args.id}), fields=fields, output=_output(args, print_only=args.print)
+    )
     if args.print:
         for paper in report.papers:
-            print(json.dumps({"id": paper.id, "outcome": paper.outcome, "fields": paper.new_fields,
-                              "reasons": paper.reasons}, ensure_ascii=False, indent=2))
+            print(
+                json.dumps(
+                    {"id": paper.id, "outcome": paper.outcome, "fields": paper.new_fields, "reasons": paper.reasons},
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
     else:
         _print_summary(report)
     return report.exit_code()
@@ -293,8 +346,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"{result['path']}: {len(result['suspect'])} of {result['papers']} papers suspect")
             for paper in result["suspect"]:
                 for problem in paper["problems"]:
-                    print(f"  [{paper['index']}] {paper['id']} {problem['field']}: {problem['code']}: "
-                          f"{problem['message']}")
+                    print(
+                        f"  [{paper['index']}] {paper['id']} {problem['field']}: {problem['code']}: "
+                        f"{problem['message']}"
+                    )
     summary = audit_totals(files)
     if args.json:
         json.dump({"files": files, "totals": summary}, sys.stdout, ensure_ascii=False, indent=2)
@@ -313,9 +368,13 @@ def cmd_devserver(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_report_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
-                        func: Callable[[argparse.Namespace], int], text: str,
-                        description: str) -> argparse.ArgumentParser:
+def _add_report_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    text: str,
+    description: str,
+) -> argparse.ArgumentParser:
     """A read-only command over digests: paths, ``--json``, and the detection flags."""
     parser = sub.add_parser(name, help=text, description=description)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
@@ -333,31 +392,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    _add_report_command(sub, "scan", cmd_scan, "list papers whose AI fields failed",
-                        "List papers whose AI fields failed (and, where the day's crawl is beside a digest, "
-                        "papers it dropped), per file, then totals. Exit 0 nothing failed, 1 some failed or "
-                        "dropped, 2 unreadable input.")
+    _add_report_command(
+        sub,
+        "scan",
+        cmd_scan,
+        "list papers whose AI fields failed",
+        "List papers whose AI fields failed (and, where the day's crawl is beside a digest, "
+        "papers it dropped), per file, then totals. Exit 0 nothing failed, 1 some failed or "
+        "dropped, 2 unreadable input.",
+    )
 
     repair = sub.add_parser(
-        "repair", help="regenerate the failed fields of every digest under PATH",
+        "repair",
+        help="regenerate the failed fields of every digest under PATH",
         description="Regenerate failed fields, validate them, and write the digests back (atomically, "
-                    "every other byte untouched). Exit 0 all repaired, 1 some still failed, 2 usage or "
-                    "input error, 3 aborted (authentication, budget), 130 interrupted.")
+        "every other byte untouched). Exit 0 all repaired, 1 some still failed, 2 usage or "
+        "input error, 3 aborted (authentication, budget), 130 interrupted.",
+    )
     repair.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
     budget = repair.add_argument_group("budget")
     budget.add_argument("--rpm", type=float, help="client-side limit of requests per minute")
     budget.add_argument("--max-papers", type=int, help="stop scheduling new papers after N")
     budget.add_argument("--max-total-tokens", type=int, help="stop scheduling once this many tokens were used")
-    budget.add_argument("--grace", dest="grace_s", type=float,
-                        help="seconds in-flight calls may finish after SIGINT/SIGTERM (default 30)")
-    repair.add_argument("--restore-dropped", action="store_true",
-                        help="also insert the papers of the day's crawl (YYYY-MM-DD.jsonl beside the digest) "
-                             "that a digest lacks, with all five fields generated")
+    budget.add_argument(
+        "--grace",
+        dest="grace_s",
+        type=float,
+        help="seconds in-flight calls may finish after SIGINT/SIGTERM (default 30)",
+    )
+    repair.add_argument(
+        "--restore-dropped",
+        action="store_true",
+        help="also insert the papers of the day's crawl (YYYY-MM-DD.jsonl beside the digest) "
+        "that a digest lacks, with all five fields generated",
+    )
     _add_generation_flags(repair)
     repair.set_defaults(func=cmd_repair)
 
-    regen = sub.add_parser("regen", help="regenerate one paper",
-                           description="Regenerate one paper's failed fields (or --fields/--force for good ones).")
+    regen = sub.add_parser(
+        "regen",
+        help="regenerate one paper",
+        description="Regenerate one paper's failed fields (or --fields/--force for good ones).",
+    )
     regen.add_argument("file", metavar="FILE", help="a digest file")
     regen.add_argument("--id", required=True, metavar="ARXIV_ID", help="the paper's arXiv id")
     regen.add_argument("--fields", help=f"comma-separated fields to regenerate ({','.join(FIELDS)})")
@@ -367,15 +443,21 @@ def build_parser() -> argparse.ArgumentParser:
     regen.set_defaults(func=cmd_regen)
 
     audit = _add_report_command(
-        sub, "audit", cmd_audit, "check the summaries a digest already has",
+        sub,
+        "audit",
+        cmd_audit,
+        "check the summaries a digest already has",
         "Run the validator's fidelity checks on the present (not failed) summaries and list "
-        "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.")
+        "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.",
+    )
     audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
 
     devserver = sub.add_parser(
-        "devserver", help="run a local OpenAI-compatible server for tests and rehearsals",
+        "devserver",
+        help="run a local OpenAI-compatible server for tests and rehearsals",
         description="A loopback /v1/chat/completions that answers from the request, with injectable "
-                    "latency, rate limits and faults. Counters at /_stats.")
+        "latency, rate limits and faults. Counters at /_stats.",
+    )
     add_devserver_arguments(devserver)
     devserver.set_defaults(func=cmd_devserver)
     return parser

@@ -96,7 +96,7 @@ def read_crawl(path: Path) -> Crawl:
     seen: set[str] = set()
     for number, record in lines.records():
         if not record.get("id"):
-            crawl.notices.append(Notice(number, "not a paper (no \"id\"); line ignored"))
+            crawl.notices.append(Notice(number, 'not a paper (no "id"); line ignored'))
             continue
         paper_id = str(record["id"])
         if paper_id not in seen:  # upstream's crawl can repeat a paper; it counts once

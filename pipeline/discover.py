@@ -33,8 +33,10 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | In
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in DIGEST_SUFFIXES and p.is_file()
+                p
+                for p in path.rglob("*")
+                if p.suffix in DIGEST_SUFFIXES
+                and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:

@@ -178,4 +178,3 @@ def read_text(path: Path) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
         raise InputError(path, message, line=line) from None
-

@@ -1,15 +1,15 @@
 """Exceptions of digest-repair.
 
-    DigestRepairError                 base: the CLI prints ``Kind: message`` and exits
-    ├── InputError                    a file or path that cannot be read or parsed (exit 2)
-    │   └── NotADigest                readable text, but no digest markup (skipped in folders)
-    ├── UsageError                    bad flags or configuration (exit 2)
-    ├── LLMError                      a call to the model failed for one paper
-    │   ├── TransientLLMError         worth retrying: 429, 408, 409, 5xx, timeouts, resets
-    │   ├── ResponseFormatRejected    the server refused this response_format mode
-    │   └── FatalLLMError             stops the whole run: bad key, no permission (exit 3)
-    ├── GenerationFailed              a paper gave up after retries and re-asks
-    └── Aborted                       the run stopped early: signal, budget (exit 3)
+DigestRepairError                 base: the CLI prints ``Kind: message`` and exits
+├── InputError                    a file or path that cannot be read or parsed (exit 2)
+│   └── NotADigest                readable text, but no digest markup (skipped in folders)
+├── UsageError                    bad flags or configuration (exit 2)
+├── LLMError                      a call to the model failed for one paper
+│   ├── TransientLLMError         worth retrying: 429, 408, 409, 5xx, timeouts, resets
+│   ├── ResponseFormatRejected    the server refused this response_format mode
+│   └── FatalLLMError             stops the whole run: bad key, no permission (exit 3)
+├── GenerationFailed              a paper gave up after retries and re-asks
+└── Aborted                       the run stopped early: signal, budget (exit 3)
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class LLMError(DigestRepairError):
     kind = "LLMError"
     reason = "llm_error"
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 reason: str | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None, reason: str | None = None
+    ):
         self.status = status
         self.retry_after = retry_after
         if reason is not None:
@@ -78,9 +79,16 @@ class GenerationFailed(DigestRepairError):
 
     kind = "GenerationFailed"
 
-    def __init__(self, reasons: list[str], message: str, *, attempts: int = 0,
-                 reasks: int = 0, last_output: str | None = None,
-                 usage: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        reasons: list[str],
+        message: str,
+        *,
+        attempts: int = 0,
+        reasks: int = 0,
+        last_output: str | None = None,
+        usage: dict[str, Any] | None = None,
+    ):
         self.reasons = reasons
         self.attempts = attempts
         self.reasks = reasks

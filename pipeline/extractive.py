@@ -205,9 +205,13 @@ def assign_roles(sentences: Sequence[str], roles: Sequence[str]) -> dict[str, in
     # Abstracts tell their story in order (problem, method, results), so those sections
     # take sentences in that order; the TL;DR and the conclusion may take any sentence.
     later = [
-        sum(1 << j for j, other in enumerate(roles) if other in STORY_ORDER and
-            STORY_ORDER.index(other) > STORY_ORDER.index(role))
-        if role in STORY_ORDER else 0
+        sum(
+            1 << j
+            for j, other in enumerate(roles)
+            if other in STORY_ORDER and STORY_ORDER.index(other) > STORY_ORDER.index(role)
+        )
+        if role in STORY_ORDER
+        else 0
         for role in roles
     ]
     best: dict[int, tuple[float, tuple[tuple[int, int], ...]]] = {0: (0.0, ())}

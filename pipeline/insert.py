@@ -97,12 +97,12 @@ class Layout:
             header = _ENTRY_HEADER.match(text, start)
             assert header is not None  # entry starts are found by this very header
             section = next((s for s in reversed(sections) if s.start <= start), sections[0])
-            if section.entries and entry_gap is None and not text[section.entries[-1].end:start].strip():
-                entry_gap = text[section.entries[-1].end:start]
+            if section.entries and entry_gap is None and not text[section.entries[-1].end : start].strip():
+                entry_gap = text[section.entries[-1].end : start]
             section.entries.append(_Entry(start, end, arxiv_id_from_url(header["url"]), header.span("index")))
         for before, after in itertools.pairwise(sections):
-            if before.entries and section_gap is None and not text[before.entries[-1].end:after.start].strip():
-                section_gap = text[before.entries[-1].end:after.start]
+            if before.entries and section_gap is None and not text[before.entries[-1].end : after.start].strip():
+                section_gap = text[before.entries[-1].end : after.start]
         toc_end = None
         head = sections[0].start if sections[0].category else 0
         for line in _TOC_LINE.finditer(text, 0, head):
@@ -121,8 +121,13 @@ class Layout:
         match = _ANCHOR.match(self.text, template.start)
         assert match is not None
         text, start = self.text, match.start()
-        return (text[start:match.start("cat")] + category + text[match.end("cat"):match.start("cat2")]
-                + category + text[match.end("cat2"):match.end()])
+        return (
+            text[start : match.start("cat")]
+            + category
+            + text[match.end("cat") : match.start("cat2")]
+            + category
+            + text[match.end("cat2") : match.end()]
+        )
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,13 @@ class Restored:
     def render(self, index: int, eol: str) -> str:
         p = self.paper
         text = ENTRY_TEMPLATE.format(
-            index=index, id=p.id, title=_one_line(p.title), authors=_one_line(",".join(p.authors)),
-            category=p.category, abstract=p.abstract.replace("\r\n", "\n"), **self.fields,
+            index=index,
+            id=p.id,
+            title=_one_line(p.title),
+            authors=_one_line(",".join(p.authors)),
+            category=p.category,
+            abstract=p.abstract.replace("\r\n", "\n"),
+            **self.fields,
         )
         return text.replace("\n", eol) if eol != "\n" else text
 
@@ -220,19 +230,24 @@ def plan(layout: Layout, restored: Sequence[Restored], order: Mapping[str, int])
                 result.replacements[section.total_span] = total
     for offset, items in placed.blocks.items():
         result.inserts[offset] = "".join(
-            layout.entry_gap + item.render(index[id(item)], eol) if kind == "after"
+            layout.entry_gap + item.render(index[id(item)], eol)
+            if kind == "after"
             else item.render(index[id(item)], eol) + layout.entry_gap
-            for kind, item in items)
+            for kind, item in items
+        )
     if placed.new_sections:
         # At the end: upstream orders the categories it was not told to prefer by set
         # iteration, i.e. arbitrarily, so after the existing ones is as upstream as any.
         result.inserts[tail] = result.inserts.get(tail, "") + "".join(
-            layout.section_gap + layout.section_header(category)
+            layout.section_gap
+            + layout.section_header(category)
             + layout.entry_gap.join(item.render(index[id(item)], eol) for item in items)
-            for category, items in placed.new_sections.items())
+            for category, items in placed.new_sections.items()
+        )
         if layout.toc_end is not None:
-            lead = "" if layout.text[layout.toc_end - 1:layout.toc_end] == "\n" else eol
+            lead = "" if layout.text[layout.toc_end - 1 : layout.toc_end] == "\n" else eol
             result.inserts[layout.toc_end] = lead + "".join(
                 f"- [{category}](#{category}) [Total: {len(items)}]{eol}"
-                for category, items in placed.new_sections.items())
+                for category, items in placed.new_sections.items()
+            )
     return result

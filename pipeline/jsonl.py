@@ -29,7 +29,7 @@ def _split_eol(raw: str) -> tuple[str, str]:
     """``('{...}', '\r\n')``: a line's content and its own line ending (maybe none)."""
     body = raw.removesuffix("\n")
     body = body.removesuffix("\r") if body != raw else body
-    return body, raw[len(body):]
+    return body, raw[len(body) :]
 
 
 def looks_like_jsonl(text: str) -> bool:
@@ -53,9 +53,7 @@ class JsonStyle:
         return json.dumps(obj, ensure_ascii=self.ensure_ascii, separators=self.separators)
 
 
-_STYLES = tuple(
-    JsonStyle(ascii_, seps) for ascii_ in (True, False) for seps in ((", ", ": "), (",", ":"))
-)
+_STYLES = tuple(JsonStyle(ascii_, seps) for ascii_ in (True, False) for seps in ((", ", ": "), (",", ":")))
 
 
 def _sniff_style(samples: list[tuple[str, Any]]) -> JsonStyle:
@@ -187,9 +185,7 @@ class JsonlDigest(Document):
 
     @property
     def is_crawl(self) -> bool:
-        return bool(self.papers) and not any(
-            line.obj is not None and "AI" in line.obj for line in self._lines
-        )
+        return bool(self.papers) and not any(line.obj is not None and "AI" in line.obj for line in self._lines)
 
     def render_text(self) -> str:
         if not self.changed:

@@ -100,9 +100,7 @@ def map_sdk_error(exc: openai.OpenAIError, secret: str = "") -> LLMError:
         status = exc.status_code
         text = f"HTTP {status}: {_redact(_server_message(exc), secret)}"
         if status in _AUTH_STATUSES:
-            return FatalLLMError(
-                f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status
-            )
+            return FatalLLMError(f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status)
         if status == 400 and _FORMAT_REJECTION.search(text):
             return ResponseFormatRejected(text, status=status)
         if status in _TRANSIENT_STATUSES or status >= 500:
@@ -219,8 +217,7 @@ class LLMClient:
             retrying = AsyncRetrying(
                 retry=retry_if_exception_type(TransientLLMError),
                 wait=self._wait,
-                stop=stop_after_attempt(self._settings.attempts)
-                | _WaitBudget(self._settings.max_wait_s),
+                stop=stop_after_attempt(self._settings.attempts) | _WaitBudget(self._settings.max_wait_s),
                 sleep=self._sleep,
                 before_sleep=_log_backoff,
                 reraise=True,

@@ -91,9 +91,7 @@ class LLMSettings:
         object.__setattr__(self, "extra_body", MappingProxyType(dict(self.extra_body)))
 
 
-def build_settings(
-    flags: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
-) -> LLMSettings:
+def build_settings(flags: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> LLMSettings:
     """Settings from command-line ``flags`` (None = not given), then ``environ``, then defaults.
 
     Values may be typed or strings as the environment gives them; ``extra_body`` is JSON.

@@ -39,7 +39,7 @@ def open_candidate(candidate: Candidate) -> Document | None:
         return None
     if document.is_crawl:
         if candidate.explicit:
-            raise NotADigest(candidate.path, "upstream's raw crawl (no \"AI\" fields), not a digest", line=1)
+            raise NotADigest(candidate.path, 'upstream\'s raw crawl (no "AI" fields), not a digest', line=1)
         return None
     return document
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 _HEADER = re.compile(r"### \[\d+\] ")
 
+
 def _value_until(name: str, next_line: str) -> str:
     """A value that runs (over lines) until the line starting with ``next_line``.
 
@@ -38,14 +39,20 @@ _ENTRY = re.compile(
     r"### \[(?P<index>\d+)\] \[(?P<title>[^\r\n]*)\]\((?P<url>[^\s)]*)\)[ \t]*\r?\n"
     r"\*(?P<authors>[^\r\n]*)\*[ \t]*\r?\n"
     r"(?:[ \t]*\r?\n)*Main category:[ ]?(?P<category>[^\r\n]*)\r?\n"
-    r"(?:[ \t]*\r?\n)*TL;DR:[ ]?" + _value_until("tldr", "<details>") +
-    r"<details>[ \t]*\r?\n[ \t]*<summary>Details</summary>[ \t]*\r?\n"
-    r"(?:[ \t]*\r?\n)*Motivation:[ ]?" + _value_until("motivation", "Method:") +
-    r"Method:[ ]?" + _value_until("method", "Result:") +
-    r"Result:[ ]?" + _value_until("result", "Conclusion:") +
-    r"Conclusion:[ ]?" + _value_until("conclusion", "Abstract:") +
-    r"Abstract:[ ]?" + _value_until("abstract", "</details>") +
-    r"</details>"
+    r"(?:[ \t]*\r?\n)*TL;DR:[ ]?"
+    + _value_until("tldr", "<details>")
+    + r"<details>[ \t]*\r?\n[ \t]*<summary>Details</summary>[ \t]*\r?\n"
+    r"(?:[ \t]*\r?\n)*Motivation:[ ]?"
+    + _value_until("motivation", "Method:")
+    + r"Method:[ ]?"
+    + _value_until("method", "Result:")
+    + r"Result:[ ]?"
+    + _value_until("result", "Conclusion:")
+    + r"Conclusion:[ ]?"
+    + _value_until("conclusion", "Abstract:")
+    + r"Abstract:[ ]?"
+    + _value_until("abstract", "</details>")
+    + r"</details>"
 )
 
 _SPANS = ("index", "title", "url", "authors", "category", *FIELDS, "abstract")
@@ -142,8 +149,11 @@ class MarkdownDigest(Document):
     def render_text(self) -> str:
         if not self.changed:
             return self.text
-        edits = {**self._edits, **self._plan.replacements,
-                 **{(offset, offset): text for offset, text in self._plan.inserts.items()}}
+        edits = {
+            **self._edits,
+            **self._plan.replacements,
+            **{(offset, offset): text for offset, text in self._plan.inserts.items()},
+        }
         parts, pos = [], 0
         for (start, end), value in sorted(edits.items()):
             parts += [self.text[pos:start], value]
@@ -172,10 +182,7 @@ def _trimmed_span(text: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:
-    spans = {
-        name: _trimmed_span(text, match.span(name)) if name in _TRIMMED else match.span(name)
-        for name in _SPANS
-    }
+    spans = {name: _trimmed_span(text, match.span(name)) if name in _TRIMMED else match.span(name) for name in _SPANS}
     values = {name: _unwrap(text[start:end]) for name, (start, end) in spans.items()}
     url = values["url"]
     return Paper(

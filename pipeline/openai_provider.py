@@ -68,9 +68,7 @@ class OpenAIProvider:
         max_tokens = self._settings.max_tokens
         while True:
             try:
-                completion = await self._client.complete(
-                    messages, schema, max_tokens=max_tokens, tally=paper.tally
-                )
+                completion = await self._client.complete(messages, schema, max_tokens=max_tokens, tally=paper.tally)
             except FatalLLMError:
                 raise
             except LLMError as exc:
@@ -78,9 +76,7 @@ class OpenAIProvider:
 
             if completion.finish_reason == "length" and max_tokens == self._settings.max_tokens:
                 max_tokens *= LENGTH_RETRY_FACTOR
-                logger.info(
-                    "paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens
-                )
+                logger.info("paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens)
                 continue
             final = _final_reason(completion)
             if final is not None:
@@ -109,9 +105,7 @@ class OpenAIProvider:
                 "paper=%s re-ask %d/%d: %s", request.id, paper.reasks, self._settings.max_reasks,
                 ", ".join(problem.code for problem in problems),
             )  # fmt: skip
-            messages = build_reask_messages(
-                request, self._prompts, examples, completion.content, problems
-            )
+            messages = build_reask_messages(request, self._prompts, examples, completion.content, problems)
 
 
 @dataclass
@@ -123,14 +117,11 @@ class _Paper:
     started: float
     reasks: int = 0
 
-    def failed(
-        self, reasons: list[str], detail: str, last_output: str | None = None
-    ) -> GenerationFailed:
+    def failed(self, reasons: list[str], detail: str, last_output: str | None = None) -> GenerationFailed:
         logger.warning("paper=%s gave up (%s): %s", self.request.id, ", ".join(reasons), detail)
         return GenerationFailed(
             reasons,
-            f"paper {self.request.id}: gave up after {self.tally.calls} call(s) "
-            f"and {self.reasks} re-ask(s): {detail}",
+            f"paper {self.request.id}: gave up after {self.tally.calls} call(s) and {self.reasks} re-ask(s): {detail}",
             attempts=self.tally.calls,
             reasks=self.reasks,
             last_output=last_output,
@@ -149,18 +140,14 @@ def _final_reason(completion: Completion) -> tuple[str, str] | None:
     return None
 
 
-def _check(
-    request: PaperRequest, completion: Completion, validate: Validate
-) -> tuple[dict[str, str], list[Problem]]:
+def _check(request: PaperRequest, completion: Completion, validate: Validate) -> tuple[dict[str, str], list[Problem]]:
     """Decode, check against the schema, then run the injected validator."""
     try:
         answer = decode_object(completion.content)
     except DecodeError as exc:
         return {}, [Problem("invalid_json", None, f"{exc}; answer with one JSON object")]
     # Surrounding whitespace is never wanted; strip before the length bounds are checked.
-    answer = {
-        key: value.strip() if isinstance(value, str) else value for key, value in answer.items()
-    }
+    answer = {key: value.strip() if isinstance(value, str) else value for key, value in answer.items()}
     problems = schema_problems(answer, request.fields)
     if problems:
         return {}, problems

@@ -124,8 +124,9 @@ class Planner:
                 task = by_id.get(paper.id)
                 if task is None:
                     request = PaperRequest(paper.id, paper.title, paper.abstract, wanted, language, examples)
-                    task = by_id[paper.id] = Task(request, PaperResult(paper.id, paper.index, paper.title, wanted),
-                                                  [], day)
+                    task = by_id[paper.id] = Task(
+                        request, PaperResult(paper.id, paper.index, paper.title, wanted), [], day
+                    )
                     day.tasks.append(task)
                 else:
                     task.widen(wanted)
@@ -141,8 +142,7 @@ class Planner:
             return ()
         return self.fields if self.fields is not None else paper.failed(self.matcher)
 
-    def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str,
-                       examples: tuple[Example, ...]) -> None:
+    def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str, examples: tuple[Example, ...]) -> None:
         """One task per paper of the crawl that some file of the day lacks: all five fields."""
         try:
             crawl = self.crawls.find(day.documents[0][0].path)
@@ -159,8 +159,9 @@ class Planner:
             task = by_id.get(paper.id)
             if task is None:  # the usual case: dropped from every file of the day
                 request = PaperRequest(paper.id, paper.title, paper.abstract, FIELDS, language, examples)
-                task = by_id[paper.id] = Task(request, PaperResult(paper.id, paper.position, paper.title, FIELDS),
-                                              [], day)
+                task = by_id[paper.id] = Task(
+                    request, PaperResult(paper.id, paper.position, paper.title, FIELDS), [], day
+                )
                 day.tasks.append(task)
             else:  # failed in one file, missing from another: the insertion needs all five
                 task.widen(FIELDS)

@@ -87,8 +87,7 @@ def build_reask_messages(
     the abstract is sent once and the cached prefix still matches.
     """
     listed = "\n".join(
-        f"- {problem.field}: {problem.message}" if problem.field else f"- {problem.message}"
-        for problem in problems
+        f"- {problem.field}: {problem.message}" if problem.field else f"- {problem.message}" for problem in problems
     )
     reask = prompts.reask.render(problems=listed, previous=_neutralise(previous.strip()))
     last = _user(request, prompts, request)
@@ -101,11 +100,7 @@ def build_reask_messages(
 def _prefix(request: PaperRequest, prompts: Prompts, max_examples: int) -> list[Message]:
     messages: list[Message] = [{"role": "system", "content": prompts.system.render()}]
     for example in request.examples[: max(max_examples, 0)]:
-        answer = {
-            name: example.fields[name]
-            for name in _ordered(request.fields)
-            if name in example.fields
-        }
+        answer = {name: example.fields[name] for name in _ordered(request.fields) if name in example.fields}
         if not answer:
             continue  # an example without the requested fields teaches nothing
         messages.append(_user(request, prompts, example))

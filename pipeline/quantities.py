@@ -40,23 +40,89 @@ MAGNITUDES: dict[str, float] = {
 
 # Words an abstract uses for numbers a summary writes in digits ("three datasets" -> 3个).
 NUMBER_WORDS: dict[str, float] = {
-    "single": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-    "thousand": 1000, "dozen": 12, "half": 50, "twice": 2, "double": 2, "doubles": 2,
-    "doubling": 2, "triple": 3, "triples": 3, "tripling": 3, "quadruple": 4,
-    "twofold": 2, "threefold": 3, "fourfold": 4, "fivefold": 5, "tenfold": 10,
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-    "dual": 2, "pair": 2, "bi": 2, "quarter": 25, "magnitude": 10,
+    "single": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1000,
+    "dozen": 12,
+    "half": 50,
+    "twice": 2,
+    "double": 2,
+    "doubles": 2,
+    "doubling": 2,
+    "triple": 3,
+    "triples": 3,
+    "tripling": 3,
+    "quadruple": 4,
+    "twofold": 2,
+    "threefold": 3,
+    "fourfold": 4,
+    "fivefold": 5,
+    "tenfold": 10,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "dual": 2,
+    "pair": 2,
+    "bi": 2,
+    "quarter": 25,
+    "magnitude": 10,
 }
 
 # Words before a number that announce a rounded value ("约40%", "over 40%").
 APPROXIMATORS: tuple[str, ...] = (
-    "约", "大约", "近", "将近", "接近", "超过", "逾", "高达", "多达", "至少", "最多",
-    "~", "≈", "∼", "about", "around", "approximately", "nearly", "over", "more than",
-    "up to", "roughly", "almost", "at least",
+    "约",
+    "大约",
+    "近",
+    "将近",
+    "接近",
+    "超过",
+    "逾",
+    "高达",
+    "多达",
+    "至少",
+    "最多",
+    "~",
+    "≈",
+    "∼",
+    "about",
+    "around",
+    "approximately",
+    "nearly",
+    "over",
+    "more than",
+    "up to",
+    "roughly",
+    "almost",
+    "at least",
 )
 # The same, written right after the number ("40%左右", "100多", "3倍以上").
 APPROXIMATE_SUFFIXES: tuple[str, ...] = ("左右", "以上", "上下", "多", "余")
@@ -69,8 +135,7 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 # A number inside a token that starts with a letter belongs to a name (GPT-4o, LLaMA-7B,
 # F1, ω0), which the ``terms`` check compares; these are the characters of such tokens.
 _NAME_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-ℓ"
-    + "".join(map(chr, range(0x370, 0x400)))
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-ℓ" + "".join(map(chr, range(0x370, 0x400)))
 )
 # Enumeration markers are not quantities: "(1)", "（2）", and "1)", "2、", "3." at a
 # clause start.
@@ -84,9 +149,7 @@ _NUMBER = re.compile(
     r"(?:\s?(?P<mag>" + _MAGNITUDE_ALT + r")(?![A-Za-z]))?"
     r"(?P<pct>\s?%|\s?percent|\s?个百分点|\s?pp\b)?"
 )
-_NUMBER_WORD = re.compile(
-    r"\b(" + "|".join(NUMBER_WORDS) + r")\b(?:[\s-]+(thousand|million|billion|trillion)\b)?"
-)
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b(?:[\s-]+(thousand|million|billion|trillion)\b)?")
 _APPROX = re.compile("|".join(map(re.escape, APPROXIMATORS)), re.IGNORECASE)
 _APPROX_AFTER = re.compile(r"\s*倍?(?:" + "|".join(APPROXIMATE_SUFFIXES) + ")")
 # How far before a number an approximating word may stand ("超过了 40%").
@@ -184,9 +247,6 @@ class Source:
         return position < len(self.values) and self.values[position] <= high + 1e-9
 
 
-def unsupported(
-    text: str, source: Source, tolerance: float, approx_tolerance: float
-) -> list[Quantity]:
+def unsupported(text: str, source: Source, tolerance: float, approx_tolerance: float) -> list[Quantity]:
     """The quantities of ``text`` that ``source`` does not support."""
     return [q for q in extract(text) if not source.supports(q, tolerance, approx_tolerance)]
-

@@ -92,8 +92,14 @@ class RepairJob:
         self._scheduled = 0
         self._tokens = 0
         self._open_days: list[Day] = []
-        self.planner = Planner(language=options.language, examples=options.examples, ids=options.ids,
-                               fields=options.fields, restore_dropped=options.restore_dropped, matcher=matcher)
+        self.planner = Planner(
+            language=options.language,
+            examples=options.examples,
+            ids=options.ids,
+            fields=options.fields,
+            restore_dropped=options.restore_dropped,
+            matcher=matcher,
+        )
         # Problems a provider's output is known to have, written anyway and reported as
         # warnings: the extractive provider cannot translate ("language", "length").
         self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
@@ -200,8 +206,7 @@ class RepairJob:
             for candidate in group:
                 document = self._load(candidate)
                 if document is not None:
-                    result = FileResult(path=str(candidate.path), format=document.format,
-                                        papers=len(document.papers))
+                    result = FileResult(path=str(candidate.path), format=document.format, papers=len(document.papers))
                     result.errors += [n.as_dict() for n in document.notices if n.level == "error"]
                     self.report.files.append(result)
                     loaded.append((candidate, document, result))
@@ -250,8 +255,11 @@ class RepairJob:
             generation = await self._call(task)
             if generation is not None:
                 self._tokens += generation.usage.total
-                if self._accept(task, generation, cached=False) and self.cache is not None \
-                        and generation.provider == self.provider.name:
+                if (
+                    self._accept(task, generation, cached=False)
+                    and self.cache is not None
+                    and generation.provider == self.provider.name
+                ):
                     self.cache.put(self._key(task), task.request.id, generation)
         except asyncio.CancelledError:
             task.result.skip("interrupted")
@@ -284,11 +292,14 @@ class RepairJob:
         expected = self._expected.get(generation.provider, frozenset())
         blocking = [p for p in problems if p.code not in expected]
         if blocking:
-            task.result.fail(GenerationFailed(
-                sorted({p.code for p in blocking}),
-                "; ".join(f"{p.field or '-'}: {p.message}" for p in blocking[:3]),
-                attempts=generation.attempts, reasks=generation.reasks,
-            ))
+            task.result.fail(
+                GenerationFailed(
+                    sorted({p.code for p in blocking}),
+                    "; ".join(f"{p.field or '-'}: {p.message}" for p in blocking[:3]),
+                    attempts=generation.attempts,
+                    reasks=generation.reasks,
+                )
+            )
             return False
         for target in task.targets:
             target.apply(fields)

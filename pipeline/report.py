@@ -71,8 +71,11 @@ class PaperResult:
             "message": self.message,
             "attempts": self.attempts,
             "reasks": self.reasks,
-            "tokens": {"prompt": self.usage.prompt_tokens, "completion": self.usage.completion_tokens,
-                       "cached": self.usage.cached_tokens},
+            "tokens": {
+                "prompt": self.usage.prompt_tokens,
+                "completion": self.usage.completion_tokens,
+                "cached": self.usage.cached_tokens,
+            },
             "latency_s": round(self.latency_s, 4),
             "provider": self.provider,
             "model": self.model,
@@ -92,8 +95,14 @@ class FileResult:
     results: list[PaperResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "format": self.format, "papers": self.papers, "written": self.written,
-                "errors": self.errors, "results": [r.as_dict() for r in self.results]}
+        return {
+            "path": self.path,
+            "format": self.format,
+            "papers": self.papers,
+            "written": self.written,
+            "errors": self.errors,
+            "results": [r.as_dict() for r in self.results],
+        }
 
 
 def _now() -> str:
@@ -130,8 +139,11 @@ class RunReport:
             "fields_repaired": sum(len(p.fields) for p in self.papers if p.outcome in ("repaired", "cached")),
             "fields_failed": sum(len(p.fields) for p in self.papers if p.outcome in ("failed", "skipped")),
             "calls": sum(p.called for p in self.papers),
-            "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens,
-                       "cached": usage.cached_tokens},
+            "tokens": {
+                "prompt": usage.prompt_tokens,
+                "completion": usage.completion_tokens,
+                "cached": usage.cached_tokens,
+            },
             "seconds": round(self.seconds, 3),
         }
 

@@ -22,8 +22,24 @@ LINE_LABELS: tuple[str, ...] = (*MARKDOWN_LABELS.values(), "TLDR", "Abstract", "
 
 # Elements that start an HTML block (or hide the digest's ``<details>``) even unclosed.
 DANGEROUS_ELEMENTS: tuple[str, ...] = (
-    "script", "style", "iframe", "object", "embed", "details", "summary", "div", "svg",
-    "img", "textarea", "html", "body", "head", "meta", "link", "base", "form",
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "details",
+    "summary",
+    "div",
+    "svg",
+    "img",
+    "textarea",
+    "html",
+    "body",
+    "head",
+    "meta",
+    "link",
+    "base",
+    "form",
 )
 
 # JSON/Python escapes a mis-decoded LaTeX command leaves behind ("\frac" read as "\f"+"rac"):
@@ -38,9 +54,7 @@ _WHITESPACE_LATEX = {
 _ESCAPE_LETTER = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 # CommonMark decodes only entities HTML5 defines; "&TL;" stays text.
-_ENTITY_NAMES = "|".join(
-    sorted((name[:-1] for name in html5 if name.endswith(";")), key=len, reverse=True)
-)
+_ENTITY_NAMES = "|".join(sorted((name[:-1] for name in html5 if name.endswith(";")), key=len, reverse=True))
 _TAG_NAME = r"[A-Za-z][A-Za-z0-9-]*"
 _ATTRIBUTE = (
     r"\s+[A-Za-z_:][A-Za-z0-9_.:-]*"
@@ -113,9 +127,7 @@ RULES: tuple[Rule, ...] = (
     Rule("backtick", re.compile(r"`"), ""),
     Rule(
         "script URL",
-        re.compile(
-            r"(?<![a-z])(?:java|vb)script\s*:|(?<![a-z])data\s*:\s*[a-z]+/[a-z0-9.+-]+", re.I
-        ),
+        re.compile(r"(?<![a-z])(?:java|vb)script\s*:|(?<![a-z])data\s*:\s*[a-z]+/[a-z0-9.+-]+", re.I),
         "",
     ),
     Rule("block marker or field label at the start", re.compile(_BLOCK_START, re.I), ""),

@@ -72,13 +72,24 @@ def scan_paths(
             papers=len(document.papers),
             language=detection.language,
             failed=[
-                {"id": item.paper.id, "index": item.paper.index, "line": item.paper.line,
-                 "title": item.paper.title, "fields": list(item.fields)}
+                {
+                    "id": item.paper.id,
+                    "index": item.paper.index,
+                    "line": item.paper.line,
+                    "title": item.paper.title,
+                    "fields": list(item.fields),
+                }
                 for item in detection.failed
             ],
             suspect=[
-                {"id": item.paper.id, "index": item.paper.index, "line": item.paper.line,
-                 "field": item.field, "language": item.language, "expected": detection.language}
+                {
+                    "id": item.paper.id,
+                    "index": item.paper.index,
+                    "line": item.paper.line,
+                    "field": item.field,
+                    "language": item.language,
+                    "expected": detection.language,
+                }
                 for item in detection.suspect
             ],
             errors=[n.as_dict() for n in document.notices if n.level == "error"],

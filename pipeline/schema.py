@@ -98,9 +98,7 @@ def schema_problems(answer: object, fields: Sequence[str]) -> list[Problem]:
     # Missing and extra keys are computed directly: jsonschema reports them as one error
     # per keyword without naming the field in a structured way.
     problems = [
-        Problem("missing_field", name, f"the field {name!r} is missing")
-        for name in fields
-        if name not in answer
+        Problem("missing_field", name, f"the field {name!r} is missing") for name in fields if name not in answer
     ]
     problems += [
         Problem("extra_field", str(name), f"the field {name!r} was not requested")
@@ -129,7 +127,4 @@ def _describe(code: str, field: str | None, value: object) -> str:
     if field is None or field not in FIELDS:
         return f"the field {field!r} has the wrong length ({size} characters)"
     bounds = length_bounds(field)
-    return (
-        f"the field {field!r} has {size} characters; "
-        f"write between {bounds.min_chars} and {bounds.max_chars}"
-    )
+    return f"the field {field!r} has {size} characters; write between {bounds.min_chars} and {bounds.max_chars}"

@@ -22,20 +22,98 @@ from .thresholds import Thresholds
 GENERIC_TERMS: frozenset[str] = frozenset(
     {
         # Field-wide acronyms.
-        "ai", "gpu", "gpus", "cpu", "api", "ml", "dl", "nlp", "cv", "rl",
-        "sota", "ood", "iid", "qa", "ui", "io", "pdf", "url", "github", "arxiv", "vs",
-        "gnn", "http", "https", "www", "com", "org",
+        "ai",
+        "gpu",
+        "gpus",
+        "cpu",
+        "api",
+        "ml",
+        "dl",
+        "nlp",
+        "cv",
+        "rl",
+        "sota",
+        "ood",
+        "iid",
+        "qa",
+        "ui",
+        "io",
+        "pdf",
+        "url",
+        "github",
+        "arxiv",
+        "vs",
+        "gnn",
+        "http",
+        "https",
+        "www",
+        "com",
+        "org",
         # Jargon often left in English inside Chinese text.
-        "token", "tokens", "prompt", "prompts", "pipeline", "benchmark",
-        "baseline", "agent", "agents", "embedding", "encoder", "decoder", "attention",
-        "fine", "tuning", "finetuning", "zero", "shot", "few", "end", "to", "top", "plug",
-        "play", "and", "of", "the", "in", "for", "on", "with", "et", "al", "eg", "ie",
+        "token",
+        "tokens",
+        "prompt",
+        "prompts",
+        "pipeline",
+        "benchmark",
+        "baseline",
+        "agent",
+        "agents",
+        "embedding",
+        "encoder",
+        "decoder",
+        "attention",
+        "fine",
+        "tuning",
+        "finetuning",
+        "zero",
+        "shot",
+        "few",
+        "end",
+        "to",
+        "top",
+        "plug",
+        "play",
+        "and",
+        "of",
+        "the",
+        "in",
+        "for",
+        "on",
+        "with",
+        "et",
+        "al",
+        "eg",
+        "ie",
         # Suffixes glued to a Chinese word: "点wise", "知识aware".
-        "wise", "based", "level", "aware", "free",
+        "wise",
+        "based",
+        "level",
+        "aware",
+        "free",
         # Mathematical function names.
-        "sin", "cos", "tan", "tanh", "sigmoid", "softmax", "log", "exp", "max",
-        "min", "argmax", "argmin", "sup", "inf", "lim", "det", "tr", "var", "mod", "sgn",
-        "poly", "polylog",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "softmax",
+        "log",
+        "exp",
+        "max",
+        "min",
+        "argmax",
+        "argmin",
+        "sup",
+        "inf",
+        "lim",
+        "det",
+        "tr",
+        "var",
+        "mod",
+        "sgn",
+        "poly",
+        "polylog",
     }
 )
 
@@ -62,9 +140,7 @@ def _clean(text: str) -> str:
 def is_name_like(token: str) -> bool:
     """True for tokens that look like names in English prose: HSS, XGBoost, LLaMA-7B, F1."""
     upper = sum(char.isupper() for char in token)
-    return upper >= 2 or any(char.isdigit() for char in token) or (
-        upper == 1 and not token[0].isupper()
-    )
+    return upper >= 2 or any(char.isdigit() for char in token) or (upper == 1 and not token[0].isupper())
 
 
 def names(text: str, *, every_word: bool, min_chars: int) -> list[str]:
@@ -110,8 +186,7 @@ class Vocabulary:
         """True when the source names ``term``, its parts, its stem or its spelled-out words."""
         parts = [part for part in _SEPARATORS.split(term) if part]
         if len(parts) > 1 and all(
-            key(part) in GENERIC_TERMS or self.supports(part, min_stem, min_acronym)
-            for part in parts
+            key(part) in GENERIC_TERMS or self.supports(part, min_stem, min_acronym) for part in parts
         ):
             return True
         folded = key(term)
@@ -123,14 +198,10 @@ class Vocabulary:
                 return True
         # An acronym may abbreviate consecutive words ("GAMs": generalized additive models).
         letters = term[:-1] if term.endswith("s") else term
-        return letters.isupper() and letters.isalpha() and len(letters) >= min_acronym and (
-            folded in self.initials
-        )
+        return letters.isupper() and letters.isalpha() and len(letters) >= min_acronym and (folded in self.initials)
 
 
-def unsupported(
-    text: str, vocabulary: Vocabulary, *, every_word: bool, thresholds: Thresholds
-) -> list[str]:
+def unsupported(text: str, vocabulary: Vocabulary, *, every_word: bool, thresholds: Thresholds) -> list[str]:
     """Terms of ``text`` that ``vocabulary`` does not support, each reported once."""
     missing: dict[str, str] = {}
     for term in names(text, every_word=every_word, min_chars=thresholds.term_min_chars):

@@ -24,16 +24,41 @@ from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 # The stable problem codes, in the order the checks run (reports and the README use them).
 CODES: tuple[str, ...] = (
-    "schema", "placeholder", "language", "numbers", "terms", "markup", "length", "duplicate",
+    "schema",
+    "placeholder",
+    "language",
+    "numbers",
+    "terms",
+    "markup",
+    "length",
+    "duplicate",
 )
 
 # What a model writes instead of an answer. Matched case-insensitively anywhere in a
 # field unless the abstract itself contains the phrase (a paper about refusals).
 REFUSAL_PHRASES: tuple[str, ...] = (
-    "i cannot", "i can't", "i can not", "i'm sorry", "i am sorry", "i apologize",
-    "i'm unable", "i am unable", "as an ai", "as a language model", "as an llm",
-    "抱歉", "对不起", "很遗憾", "我无法", "我不能", "作为一个ai", "作为ai", "作为人工智能",
-    "作为一个人工智能", "作为语言模型", "作为一个语言模型",
+    "i cannot",
+    "i can't",
+    "i can not",
+    "i'm sorry",
+    "i am sorry",
+    "i apologize",
+    "i'm unable",
+    "i am unable",
+    "as an ai",
+    "as a language model",
+    "as an llm",
+    "抱歉",
+    "对不起",
+    "很遗憾",
+    "我无法",
+    "我不能",
+    "作为一个ai",
+    "作为ai",
+    "作为人工智能",
+    "作为一个人工智能",
+    "作为语言模型",
+    "作为一个语言模型",
 )
 
 _REFUSAL = re.compile("|".join(map(re.escape, REFUSAL_PHRASES)), re.IGNORECASE)
@@ -50,9 +75,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NOT_TEXT = re.compile(r"[\W_]+")
 
 
-def _paper_context(
-    title: str, abstract: str
-) -> tuple[quantities.Source, terms.Vocabulary, dict[str, tuple[int, ...]]]:
+def _paper_context(title: str, abstract: str) -> tuple[quantities.Source, terms.Vocabulary, dict[str, tuple[int, ...]]]:
     """Everything the checks derive from one paper (each validator caches it for re-asks)."""
     positions: dict[str, list[int]] = {}
     for index, word in enumerate(_WORD.findall(abstract.lower())):
@@ -82,8 +105,7 @@ class Validator:
         self._context(title, abstract)
 
     def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
-        return self.check(request.title, request.abstract, request.language, fields,
-                          expected=request.fields)
+        return self.check(request.title, request.abstract, request.language, fields, expected=request.fields)
 
     def check(
         self,
@@ -98,16 +120,17 @@ class Validator:
         ``expected`` names the fields that must be present (default: those given).
         """
         wanted = tuple(fields) if expected is None else expected
-        problems = [] if _well_formed(fields, wanted) else [
-            Problem("length" if p.code in _LENGTH_CODES else "schema", p.field, p.message)
-            for p in schema_problems(fields, wanted)
-        ]
+        problems = (
+            []
+            if _well_formed(fields, wanted)
+            else [
+                Problem("length" if p.code in _LENGTH_CODES else "schema", p.field, p.message)
+                for p in schema_problems(fields, wanted)
+            ]
+        )
         if problems and problems[0].field is None:
             return problems  # not an object: nothing else can be read
-        texts = {
-            name: value for name, value in fields.items()
-            if name in wanted and isinstance(value, str)
-        }
+        texts = {name: value for name, value in fields.items() if name in wanted and isinstance(value, str)}
         language = normalize_language(language)
         written: dict[str, str] = {}
         for name, value in texts.items():
@@ -133,34 +156,24 @@ class Validator:
                 return [Problem("placeholder", name, f"{name} reads as a refusal ({phrase!r})")]
         return []
 
-    def _field_problems(
-        self, name: str, value: str, title: str, abstract: str, language: str
-    ) -> list[Problem]:
+    def _field_problems(self, name: str, value: str, title: str, abstract: str, language: str) -> list[Problem]:
         t = self.thresholds
         source, vocabulary, word_positions = self._context(title, abstract)
         problems: list[Problem] = []
         detected = detect_language(value, t)
         wrong_language = language in CHECKED_LANGUAGES and detected not in (None, language)
         if wrong_language:
-            problems.append(
-                Problem("language", name, f"{name} is written in {detected}, not {language}")
-            )
-        missing_numbers = quantities.unsupported(
-            value, source, t.number_tolerance, t.number_approx_tolerance
-        )
+            problems.append(Problem("language", name, f"{name} is written in {detected}, not {language}"))
+        missing_numbers = quantities.unsupported(value, source, t.number_tolerance, t.number_approx_tolerance)
         if missing_numbers:
             shown = ", ".join(q.text.strip() for q in missing_numbers[:5])
-            problems.append(
-                Problem("numbers", name, f"{name} states {shown}, not found in the abstract")
-            )
+            problems.append(Problem("numbers", name, f"{name} states {shown}, not found in the abstract"))
         # In Chinese prose every Latin word is a name; in English only name-like ones are.
         every_word = detected == "Chinese"
         missing_terms = terms.unsupported(value, vocabulary, every_word=every_word, thresholds=t)
         if missing_terms:
             shown = ", ".join(missing_terms[:5])
-            problems.append(
-                Problem("terms", name, f"{name} names {shown}, not in the title or abstract")
-            )
+            problems.append(Problem("terms", name, f"{name} names {shown}, not in the title or abstract"))
         findings = find_markup(value)
         if findings:
             shown = "; ".join(map(str, findings))
@@ -169,8 +182,7 @@ class Validator:
             copied = _longest_copy(value, word_positions)
             if copied >= t.copied_words:
                 problems.append(
-                    Problem("length", name,
-                            f"{name} copies {copied} consecutive words of the English abstract")
+                    Problem("length", name, f"{name} copies {copied} consecutive words of the English abstract")
                 )
         return problems
 
@@ -190,10 +202,7 @@ class Validator:
             score = _jaccard(shingles[first], shingles[second])
             if score >= self.thresholds.duplicate_similarity:
                 reported.add(second)
-                problems.append(
-                    Problem("duplicate", second,
-                            f"{second} repeats {first} (similarity {score:.2f})")
-                )
+                problems.append(Problem("duplicate", second, f"{second} repeats {first} (similarity {score:.2f})"))
         return problems
 
 

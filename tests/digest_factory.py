@@ -18,13 +18,15 @@ class FakePaper:
     authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing")
     category: str = "cs.LG"
     abstract: str = "We study things. Results improve by 12%."
-    fields: dict[str, str] = field(default_factory=lambda: {
-        "tldr": "本文研究了一些问题，并取得了12%的提升。",
-        "motivation": "现有方法在这一问题上存在不足。",
-        "method": "提出了一种新的方法来解决该问题。",
-        "result": "实验表明性能提升了12%。",
-        "conclusion": "该方法有效且具有推广价值。",
-    })
+    fields: dict[str, str] = field(
+        default_factory=lambda: {
+            "tldr": "本文研究了一些问题，并取得了12%的提升。",
+            "motivation": "现有方法在这一问题上存在不足。",
+            "method": "提出了一种新的方法来解决该问题。",
+            "result": "实验表明性能提升了12%。",
+            "conclusion": "该方法有效且具有推广价值。",
+        }
+    )
 
 
 def entry(paper: FakePaper, index: int) -> str:
@@ -65,9 +67,15 @@ def jsonl(papers: list[FakePaper], *, ensure_ascii: bool = True) -> str:
     lines = []
     for p in papers:
         obj = {
-            "id": p.id, "categories": [p.category], "pdf": f"https://arxiv.org/pdf/{p.id}",
-            "abs": f"https://arxiv.org/abs/{p.id}", "authors": list(p.authors), "title": p.title,
-            "comment": None, "summary": p.abstract, "AI": {k: p.fields[k] for k in FIELDS},
+            "id": p.id,
+            "categories": [p.category],
+            "pdf": f"https://arxiv.org/pdf/{p.id}",
+            "abs": f"https://arxiv.org/abs/{p.id}",
+            "authors": list(p.authors),
+            "title": p.title,
+            "comment": None,
+            "summary": p.abstract,
+            "AI": {k: p.fields[k] for k in FIELDS},
         }
         lines.append(json.dumps(obj, ensure_ascii=ensure_ascii) + "\n")
     return "".join(lines)

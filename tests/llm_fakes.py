@@ -97,9 +97,7 @@ def completion(
         "object": "chat.completion",
         "created": 1,
         "model": "test-model-2026",
-        "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}]
-        if choices
-        else [],
+        "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}] if choices else [],
         "usage": usage,
     }
     return httpx.Response(200, json=body)

@@ -29,12 +29,10 @@ def test_suspect_papers_are_reported_with_their_problems(tmp_path: Path) -> None
     assert set(suspect) == {"2601.00002", "2601.00003"}
     assert suspect["2601.00002"]["index"] == 2
     assert suspect["2601.00002"]["problems"] == [
-        {"field": "result", "code": "numbers",
-         "message": "result states 47%, not found in the abstract"}
+        {"field": "result", "code": "numbers", "message": "result states 47%, not found in the abstract"}
     ]
     assert [p["code"] for p in suspect["2601.00003"]["problems"]] == ["language"]
-    assert audit_totals([report]) == {"papers": 5, "suspect_papers": 2,
-                                      "by_code": {"language": 1, "numbers": 1}}
+    assert audit_totals([report]) == {"papers": 5, "suspect_papers": 2, "by_code": {"language": 1, "numbers": 1}}
     assert audit_exit_code([report]) == 1
 
 

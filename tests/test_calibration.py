@@ -54,8 +54,7 @@ def test_good_papers_pass_numbers_and_terms(shared: Path) -> None:
 
 
 def test_every_english_entry_in_a_chinese_digest_is_flagged(shared: Path) -> None:
-    english = [case for case in _goods(shared)
-               if case.language == "Chinese" and not _CJK.search(case.fields["tldr"])]
+    english = [case for case in _goods(shared) if case.language == "Chinese" and not _CJK.search(case.fields["tldr"])]
     assert len(english) >= 5
     for case in english:
         assert "language" in _codes(case), case.id
@@ -63,7 +62,6 @@ def test_every_english_entry_in_a_chinese_digest_is_flagged(shared: Path) -> Non
 
 def test_mutations_are_rejected_with_the_right_code(shared: Path) -> None:
     rates = _rejection_rates(shared)
-    assert set(rates) == {"swap", "numbers", "terms", "placeholder", "english", "markup",
-                          "duplicate"}
+    assert set(rates) == {"swap", "numbers", "terms", "placeholder", "english", "markup", "duplicate"}
     for kind, rate in rates.items():
         assert rate >= MIN_REJECTED.get(kind, MIN_REJECTED_DETERMINISTIC), (kind, rate)

@@ -23,26 +23,45 @@ def test_scan_json_on_the_seeds(capsys, seeds: list[Path]) -> None:
     code, report, _ = run_scan(capsys, *seeds)
     assert code == 1
     by_name = {Path(f["path"]).name: f for f in report["files"]}
-    expected = {"000_8475de725130af0c.txt": (52, 26, 130), "002_ab36c4a1190218ee.txt": (51, 44, 220),
-                "003_c65093c2f5984f4c.txt": (57, 0, 0)}
+    expected = {
+        "000_8475de725130af0c.txt": (52, 26, 130),
+        "002_ab36c4a1190218ee.txt": (51, 44, 220),
+        "003_c65093c2f5984f4c.txt": (57, 0, 0),
+    }
     for name, (papers, failed_papers, fields) in expected.items():
         f = by_name[name]
         assert f["format"] == "markdown"
         assert (f["papers"], len(f["failed"]), sum(len(p["fields"]) for p in f["failed"])) == (
-            papers, failed_papers, fields)
-    assert report["totals"] == {"files": 3, "papers": 160, "failed_papers": 70, "failed_fields": 350,
-                                "suspect_fields": 25, "dropped_papers": 0, "errors": 0}
+            papers,
+            failed_papers,
+            fields,
+        )
+    assert report["totals"] == {
+        "files": 3,
+        "papers": 160,
+        "failed_papers": 70,
+        "failed_fields": 350,
+        "suspect_fields": 25,
+        "dropped_papers": 0,
+        "errors": 0,
+    }
     first = by_name["000_8475de725130af0c.txt"]["failed"][0]
-    assert first == {"id": "2601.07839", "index": 1, "line": 12,
-                     "title": "Hierarchical Sparse Plus Low Rank Compression of LLM",
-                     "fields": ["tldr", "motivation", "method", "result", "conclusion"]}
+    assert first == {
+        "id": "2601.07839",
+        "index": 1,
+        "line": 12,
+        "title": "Hierarchical Sparse Plus Low Rank Compression of LLM",
+        "fields": ["tldr", "motivation", "method", "result", "conclusion"],
+    }
 
 
 def test_scan_of_the_upstream_folder(capsys, shared: Path) -> None:
     code, report, _ = run_scan(capsys, shared / "upstream")
     assert code == 1
     assert [(Path(f["path"]).name, f["format"], len(f["failed"])) for f in report["files"]] == [
-        ("2026-04-15.md", "markdown", 3), ("2026-04-15_AI_enhanced_Chinese.jsonl", "jsonl", 3)]
+        ("2026-04-15.md", "markdown", 3),
+        ("2026-04-15_AI_enhanced_Chinese.jsonl", "jsonl", 3),
+    ]
 
 
 def test_clean_file_exits_zero_and_prints_text(capsys, tmp_path: Path) -> None:
@@ -60,13 +79,18 @@ def test_folder_walk_is_recursive_sorted_and_skips_non_digests(capsys, tmp_path:
     (tmp_path / "README.md").write_text("# Notes\n\nnot a digest\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
     (tmp_path / "2026-01-02.jsonl").write_text(
-        json.dumps({"id": "2601.00002", "title": "T", "summary": "S"}) + "\n", encoding="utf-8")  # a crawl
+        json.dumps({"id": "2601.00002", "title": "T", "summary": "S"}) + "\n", encoding="utf-8"
+    )  # a crawl
     (tmp_path / "2026-01-02_AI_enhanced_Chinese.jsonl").write_text(
-        jsonl([failed(FakePaper("2601.00002"), "tldr")]), encoding="utf-8")
+        jsonl([failed(FakePaper("2601.00002"), "tldr")]), encoding="utf-8"
+    )
     code, report, err = run_scan(capsys, tmp_path)
     assert code == 1 and err == ""
     assert [Path(f["path"]).relative_to(tmp_path).as_posix() for f in report["files"]] == [
-        "2026-01-02_AI_enhanced_Chinese.jsonl", "a.md", "b/2026-01-02.md"]
+        "2026-01-02_AI_enhanced_Chinese.jsonl",
+        "a.md",
+        "b/2026-01-02.md",
+    ]
 
 
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
@@ -123,8 +147,9 @@ def test_truncated_digest_names_the_line_and_still_reports_the_rest(capsys, tmp_
     code, report, err = run_scan(capsys, path)
     line = text.count("\n", 0, text.index("### [2]")) + 1
     assert code == 2
-    assert err.strip() == (f"{path}:{line}: error: entry [2] (2601.00002)"
-                           " has no 'Result:' line (truncated or edited?); kept as is")
+    assert err.strip() == (
+        f"{path}:{line}: error: entry [2] (2601.00002) has no 'Result:' line (truncated or edited?); kept as is"
+    )
     assert len(report["files"][0]["failed"]) == 1
 
 
@@ -158,8 +183,9 @@ def test_placeholder_flag(capsys, tmp_path: Path) -> None:
 def test_module_and_console_script_run(tmp_path: Path) -> None:
     path = tmp_path / "d.md"
     path.write_text(markdown([failed(FakePaper("2601.00001"))]), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "scan", "--json", str(path)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "scan", "--json", str(path)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["totals"]["failed_fields"] == 5
     script = Path(sys.executable).with_name("digest-repair")
@@ -170,6 +196,7 @@ def test_module_and_console_script_run(tmp_path: Path) -> None:
 
 def test_debug_variable_shows_traceback(tmp_path: Path, monkeypatch) -> None:
     from pipeline.errors import UsageError
+
     monkeypatch.setenv("DIGEST_REPAIR_DEBUG", "1")
     with pytest.raises(UsageError):
         main(["scan", "--threshold", "nonsense=1", str(tmp_path)])

@@ -18,7 +18,8 @@ def crawl_lines(papers: list[FakePaper]) -> str:
     """Upstream's crawl: the enhanced objects without ``AI``, written with ensure_ascii=False."""
     return "".join(
         json.dumps({k: v for k, v in json.loads(line).items() if k != "AI"}, ensure_ascii=False) + "\n"
-        for line in jsonl(papers).splitlines())
+        for line in jsonl(papers).splitlines()
+    )
 
 
 def scan_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, Any]]:
@@ -28,8 +29,10 @@ def scan_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, di
 
 def day(tmp_path: Path) -> list[FakePaper]:
     """A day of five crawled papers; 2601.00002 and 2601.00005 were dropped."""
-    papers = [FakePaper(f"2601.0000{i}", title=f"Paper {i}", category=cat)
-              for i, cat in enumerate(["cs.CL", "cs.LG", "cs.CL", "cs.CV", "cs.RO"], start=1)]
+    papers = [
+        FakePaper(f"2601.0000{i}", title=f"Paper {i}", category=cat)
+        for i, cat in enumerate(["cs.CL", "cs.LG", "cs.CL", "cs.CV", "cs.RO"], start=1)
+    ]
     kept = [p for p in papers if p.id not in ("2601.00002", "2601.00005")]
     (tmp_path / "2026-01-02.jsonl").write_text(crawl_lines([*papers, papers[0]]), encoding="utf-8")  # a repeat
     (tmp_path / "2026-01-02.md").write_text(markdown(kept), encoding="utf-8")
@@ -37,12 +40,15 @@ def day(tmp_path: Path) -> list[FakePaper]:
     return papers
 
 
-@pytest.mark.parametrize(("name", "crawl"), [
-    ("2026-04-15.md", "2026-04-15.jsonl"),
-    ("2026-04-15_AI_enhanced_Chinese.jsonl", "2026-04-15.jsonl"),
-    ("2026-04-15_AI_enhanced_English.jsonl", "2026-04-15.jsonl"),
-    ("digest.txt", "digest.jsonl"),
-])
+@pytest.mark.parametrize(
+    ("name", "crawl"),
+    [
+        ("2026-04-15.md", "2026-04-15.jsonl"),
+        ("2026-04-15_AI_enhanced_Chinese.jsonl", "2026-04-15.jsonl"),
+        ("2026-04-15_AI_enhanced_English.jsonl", "2026-04-15.jsonl"),
+        ("digest.txt", "digest.jsonl"),
+    ],
+)
 def test_crawl_is_found_by_the_digests_name(name: str, crawl: str) -> None:
     assert crawl_path(Path("some/dir") / name) == Path("some/dir") / crawl
 
@@ -81,8 +87,10 @@ def test_scan_json_reports_dropped_once_per_day(capsys: pytest.CaptureFixture[st
     assert [Path(f["path"]).name for f in report["files"]] == ["2026-01-02.md", "2026-01-02_AI_enhanced_Chinese.jsonl"]
     for f in report["files"]:
         assert f["crawl"] == str(tmp_path / "2026-01-02.jsonl")
-        assert f["dropped"] == [{"id": "2601.00002", "title": "Paper 2", "category": "cs.LG"},
-                                {"id": "2601.00005", "title": "Paper 5", "category": "cs.RO"}]
+        assert f["dropped"] == [
+            {"id": "2601.00002", "title": "Paper 2", "category": "cs.LG"},
+            {"id": "2601.00005", "title": "Paper 5", "category": "cs.RO"},
+        ]
     assert report["totals"]["dropped_papers"] == 2  # not 4: the two files are one day
 
 
@@ -134,7 +142,8 @@ def test_a_paper_kept_verbatim_is_not_dropped(tmp_path: Path) -> None:
 
 
 def test_scan_counts_the_dropped_papers_of_the_upstream_day(
-        capsys: pytest.CaptureFixture[str], shared: Path, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], shared: Path, tmp_path: Path
+) -> None:
     """The real upstream day with a crawl built from it: its papers plus three that were dropped."""
     enhanced = shared / "upstream" / "2026-04-15_AI_enhanced_Chinese.jsonl"
     records = [json.loads(line) for line in enhanced.read_text(encoding="utf-8").splitlines()]
@@ -145,7 +154,8 @@ def test_scan_counts_the_dropped_papers_of_the_upstream_day(
     for name in ("2026-04-15.md", enhanced.name):
         (tmp_path / name).symlink_to(shared / "upstream" / name)
     (tmp_path / "2026-04-15.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl), encoding="utf-8")
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl), encoding="utf-8"
+    )
     code, report = scan_json(capsys, tmp_path)
     assert code == 1
     assert [len(f["dropped"]) for f in report["files"]] == [3, 3]

@@ -55,9 +55,7 @@ def test_real_escapes_keep_their_meaning() -> None:
 
 
 def test_newline_before_an_ordinary_word_stays_a_newline() -> None:
-    assert decode_object(r'{"m": "first step.\nThen the second."}')["m"] == (
-        "first step.\nThen the second."
-    )
+    assert decode_object(r'{"m": "first step.\nThen the second."}')["m"] == ("first step.\nThen the second.")
 
 
 def test_correctly_escaped_latex_is_untouched() -> None:
@@ -72,9 +70,7 @@ def test_brace_inside_string_does_not_end_the_object() -> None:
     assert decode_object('{"m": "a } b", "n": "c"} trailing }') == {"m": "a } b", "n": "c"}
 
 
-@pytest.mark.parametrize(
-    "text", ["", "no json here", '{"tldr": "unterminated', "[1, 2, 3]", '"just a string"']
-)
+@pytest.mark.parametrize("text", ["", "no json here", '{"tldr": "unterminated', "[1, 2, 3]", '"just a string"'])
 def test_undecodable_answers_raise(text: str) -> None:
     with pytest.raises(DecodeError):
         decode_object(text)

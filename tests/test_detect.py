@@ -46,13 +46,16 @@ def test_partial_failure_is_per_field() -> None:
 
 
 def test_english_entry_in_chinese_digest_is_suspect_not_failed() -> None:
-    english = FakePaper("2601.00009", fields={
-        "tldr": "We propose a new method for sparse compression of large models.",
-        "motivation": "Existing methods are slow and memory hungry on real hardware.",
-        "method": "A two stage scheme with sparse and low rank parts is introduced.",
-        "result": "Experiments show better perplexity with lower memory usage overall.",
-        "conclusion": "The approach is practical and hardware friendly for deployment.",
-    })
+    english = FakePaper(
+        "2601.00009",
+        fields={
+            "tldr": "We propose a new method for sparse compression of large models.",
+            "motivation": "Existing methods are slow and memory hungry on real hardware.",
+            "method": "A two stage scheme with sparse and low rank parts is introduced.",
+            "result": "Experiments show better perplexity with lower memory usage overall.",
+            "conclusion": "The approach is practical and hardware friendly for deployment.",
+        },
+    )
     doc = MarkdownDigest.parse(Path("d.md"), markdown([FakePaper("2601.00001"), FakePaper("2601.00002"), english]))
     detection = detect(doc)
     assert detection.language == "Chinese"

@@ -75,8 +75,11 @@ def test_missing_ai_object_and_missing_fields_are_failed() -> None:
 
 
 def test_legacy_task_key_counts_as_tldr_and_is_written_back() -> None:
-    obj = {"id": "a1", "summary": "S", "AI": {"task": "Error", "motivation": "m", "method": "m2",
-                                              "result": "r", "conclusion": "c"}}
+    obj = {
+        "id": "a1",
+        "summary": "S",
+        "AI": {"task": "Error", "motivation": "m", "method": "m2", "result": "r", "conclusion": "c"},
+    }
     doc = parse(json.dumps(obj) + "\n")
     assert doc.papers[0].failed_fields == ("tldr",)
     doc.set_field(doc.papers[0], "tldr", "新")

@@ -56,9 +56,7 @@ def complete(client: LLMClient, tally: CallTally | None = None) -> Completion:
 
     async def go() -> Completion:
         try:
-            return await client.complete(
-                MESSAGES, SCHEMA, max_tokens=100, tally=tally or CallTally("p1")
-            )
+            return await client.complete(MESSAGES, SCHEMA, max_tokens=100, tally=tally or CallTally("p1"))
         finally:
             await client.aclose()
 
@@ -162,9 +160,7 @@ def test_request_body_carries_model_messages_schema_and_extra_body(route: respx.
 # --- error mapping ----------------------------------------------------------------------
 
 
-def _status_error(
-    cls: type[openai.APIStatusError], status: int, message: str, **headers: str
-) -> openai.APIStatusError:
+def _status_error(cls: type[openai.APIStatusError], status: int, message: str, **headers: str) -> openai.APIStatusError:
     request = httpx.Request("POST", COMPLETIONS)
     response = httpx.Response(status, headers=headers, request=request)
     return cls(f"Error code: {status}", response=response, body={"message": message})  # type: ignore[arg-type]
@@ -176,9 +172,7 @@ def _status_error(
         (_status_error(openai.AuthenticationError, 401, "bad key"), FatalLLMError, 401),
         (_status_error(openai.PermissionDeniedError, 403, "no access"), FatalLLMError, 403),
         (
-            _status_error(
-                openai.BadRequestError, 400, "This response_format type is unavailable now"
-            ),
+            _status_error(openai.BadRequestError, 400, "This response_format type is unavailable now"),
             ResponseFormatRejected,
             400,
         ),
@@ -203,9 +197,7 @@ def _status_error(
         (openai.OpenAIError("something else"), LLMError, None),
     ],
 )
-def test_sdk_errors_map_to_ours(
-    exc: openai.OpenAIError, expected: type[LLMError], status: int | None
-) -> None:
+def test_sdk_errors_map_to_ours(exc: openai.OpenAIError, expected: type[LLMError], status: int | None) -> None:
     mapped = map_sdk_error(exc, SECRET)
     assert type(mapped) is expected
     assert mapped.status == status
@@ -217,9 +209,7 @@ def test_rate_limit_carries_retry_after() -> None:
 
 
 def test_mapped_messages_never_contain_the_key() -> None:
-    exc = _status_error(
-        openai.AuthenticationError, 401, f"Incorrect API key provided: {SECRET}. Or sk-proj-ab**cd"
-    )
+    exc = _status_error(openai.AuthenticationError, 401, f"Incorrect API key provided: {SECRET}. Or sk-proj-ab**cd")
     text = str(map_sdk_error(exc, SECRET))
     assert SECRET not in text and "ab**cd" not in text
     assert "[redacted]" in text
@@ -295,10 +285,7 @@ def test_concurrent_papers_share_the_fallback(route: respx.Route) -> None:
     client, _ = make_client()
 
     async def many() -> list[Completion]:
-        calls = [
-            client.complete(MESSAGES, SCHEMA, max_tokens=9, tally=CallTally(str(i)))
-            for i in range(5)
-        ]
+        calls = [client.complete(MESSAGES, SCHEMA, max_tokens=9, tally=CallTally(str(i))) for i in range(5)]
         results = await asyncio.gather(*calls)
         later = await client.complete(MESSAGES, SCHEMA, max_tokens=9, tally=CallTally("late"))
         await client.aclose()
@@ -315,9 +302,7 @@ def test_concurrent_papers_share_the_fallback(route: respx.Route) -> None:
 # --- retries ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("headers", "delay"), [({"retry-after": "2"}, 2.0), ({"retry-after-ms": "1500"}, 1.5)]
-)
+@pytest.mark.parametrize(("headers", "delay"), [({"retry-after": "2"}, 2.0), ({"retry-after-ms": "1500"}, 1.5)])
 def test_retry_after_is_honoured(route: respx.Route, headers: dict[str, str], delay: float) -> None:
     route.mock(side_effect=[error(429, "slow down", headers), completion("{}")])
     client, sleep = make_client()
@@ -364,9 +349,7 @@ def test_no_retry_on_client_errors(route: respx.Route, status: int) -> None:
         (completion(choices=False), "empty_choices"),
     ],
 )
-def test_empty_answers_are_retried_then_reported(
-    route: respx.Route, answer: httpx.Response, reason: str
-) -> None:
+def test_empty_answers_are_retried_then_reported(route: respx.Route, answer: httpx.Response, reason: str) -> None:
     route.mock(return_value=answer)
     client, _ = make_client(attempts=2)
     with pytest.raises(TransientLLMError) as caught:
@@ -385,9 +368,7 @@ def test_usage_and_calls_are_tallied_even_for_unusable_answers(route: respx.Rout
     assert tally.usage.cached_tokens == 50
 
 
-def test_each_attempt_is_logged_without_the_key(
-    route: respx.Route, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_each_attempt_is_logged_without_the_key(route: respx.Route, caplog: pytest.LogCaptureFixture) -> None:
     route.mock(side_effect=[error(500, f"echo {SECRET}"), completion('{"tldr": "x"}')])
     client, _ = make_client()
     with caplog.at_level(logging.DEBUG):

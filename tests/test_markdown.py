@@ -104,8 +104,7 @@ def test_an_entry_that_does_not_fit_is_kept_verbatim_and_reported() -> None:
     doc = parse(broken)
     assert [p.id for p in doc.papers] == ["2601.00002", "2601.00003"]
     (notice,) = doc.notices
-    assert notice.line == broken.splitlines().index(
-        "### [1] [A Study of Things](https://arxiv.org/abs/2601.00001)") + 1
+    assert notice.line == broken.splitlines().index("### [1] [A Study of Things](https://arxiv.org/abs/2601.00001)") + 1
     assert "'Result:' line" in notice.message
     assert doc.render_text() == broken
 

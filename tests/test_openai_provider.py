@@ -83,9 +83,7 @@ def test_provider_satisfies_the_contract() -> None:
 
 
 def test_429_with_retry_after_then_success(route: respx.Route) -> None:
-    route.mock(
-        side_effect=[error(429, "rate limited", {"retry-after": "3"}), completion(answer=TWO)]
-    )
+    route.mock(side_effect=[error(429, "rate limited", {"retry-after": "3"}), completion(answer=TWO)])
     provider, sleep, client = make_provider()
     result = asyncio.run(provider.generate(paper(), accept_all))
     asyncio.run(client.aclose())
@@ -150,10 +148,7 @@ def test_invalid_json_with_latex_backslashes_is_decoded(route: respx.Route) -> N
     )
     route.mock(return_value=completion(raw))
     result = one()
-    assert (
-        result.fields["tldr"]
-        == "在$\\rho \\geq 0.9$时，$\\alpha \\times \\beta$的\\frac{1}{2}成立。"
-    )
+    assert result.fields["tldr"] == "在$\\rho \\geq 0.9$时，$\\alpha \\times \\beta$的\\frac{1}{2}成立。"
     assert result.fields["method"] == "使用\\nabla 梯度与\\text{HSS}分解进行压缩。"
     assert route.call_count == 1 and result.reasks == 0
 
@@ -177,18 +172,14 @@ def test_extra_field_is_reasked_then_succeeds(route: respx.Route) -> None:
 
 
 def test_wrong_type_is_reasked_then_succeeds(route: respx.Route) -> None:
-    route.mock(
-        side_effect=[completion(answer={**TWO, "method": ["a", "b"]}), completion(answer=TWO)]
-    )
+    route.mock(side_effect=[completion(answer={**TWO, "method": ["a", "b"]}), completion(answer=TWO)])
     result = one()
     assert result.fields == TWO and result.reasks == 1
     assert route.call_count == 2
 
 
 def test_finish_reason_length_retries_once_with_more_tokens(route: respx.Route) -> None:
-    route.mock(
-        side_effect=[completion('{"tldr": "被截', finish_reason="length"), completion(answer=TWO)]
-    )
+    route.mock(side_effect=[completion('{"tldr": "被截', finish_reason="length"), completion(answer=TWO)])
     result = one(max_tokens=500)
     assert result.fields == TWO and result.reasks == 0
     assert route.call_count == 2
@@ -224,9 +215,7 @@ def test_empty_choices_are_retried(route: respx.Route) -> None:
 
 
 def test_always_failing_server_gives_up_after_the_configured_attempts(route: respx.Route) -> None:
-    route.mock(
-        side_effect=[error(502, "bad gateway"), error(503, "overloaded"), error(500, "last straw")]
-    )
+    route.mock(side_effect=[error(502, "bad gateway"), error(503, "overloaded"), error(500, "last straw")])
     failed = failure(attempts=3)
     assert route.call_count == 3
     assert failed.attempts == 3

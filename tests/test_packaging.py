@@ -25,7 +25,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
@@ -35,8 +37,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(ROOT).as_posix() for d in ("prompts", "schemas") for p in (ROOT / d).iterdir()
-               if p.suffix in (".txt", ".json")}
+    shipped = {
+        p.relative_to(ROOT).as_posix()
+        for d in ("prompts", "schemas")
+        for p in (ROOT / d).iterdir()
+        if p.suffix in (".txt", ".json")
+    }
     assert shipped, "no prompt or schema files in the checkout"
     for rel in shipped:
         assert f"pipeline/{rel}" in names, rel
@@ -44,8 +50,11 @@ def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
 
 def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     code = (
         "import pipeline, pipeline.resources as r;"
         "from importlib import resources;"
@@ -57,7 +66,13 @@ def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_p
         "print(pipeline.__file__, len(names), len(prompts))"
     )
     # -S: no site-packages, so neither the editable install nor the checkout can answer.
-    proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(target)}, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target)},
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(str(target))

@@ -77,9 +77,7 @@ def test_examples_come_before_the_paper_as_worked_turns(prompts: Prompts) -> Non
 def test_prefix_is_identical_across_papers_of_a_day(prompts: Prompts) -> None:
     neighbours = (example("First"), example("Second"))
     one = build_messages(paper(id="1", title="A", examples=neighbours), prompts, 2)
-    two = build_messages(
-        paper(id="2", title="B", abstract="Other.", examples=neighbours), prompts, 2
-    )
+    two = build_messages(paper(id="2", title="B", abstract="Other.", examples=neighbours), prompts, 2)
     assert one[:-1] == two[:-1]
     assert one[-1] != two[-1]
 

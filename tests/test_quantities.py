@@ -62,8 +62,16 @@ def test_changed_quantities_are_not_supported(field: str, abstract: str) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["(1) 提出方法 (2) 实验", "1) 提出；2) 分析", "1. 提出；2. 分析", "①提出②分析", "（3）结论",
-     "GPT-4o 与 Llama-3.1-8B", "F1 和 COVID-19", "参数ω0"],
+    [
+        "(1) 提出方法 (2) 实验",
+        "1) 提出；2) 分析",
+        "1. 提出；2. 分析",
+        "①提出②分析",
+        "（3）结论",
+        "GPT-4o 与 Llama-3.1-8B",
+        "F1 和 COVID-19",
+        "参数ω0",
+    ],
 )
 def test_enumerations_and_names_are_not_quantities(text: str) -> None:
     assert extract(text) == []

@@ -50,8 +50,12 @@ def test_failing_seeds_are_repaired_and_nothing_else_moves(server: str, seeds: l
         # Only lines that held a placeholder changed.
         for old_line, _ in changed_lines(seed.read_bytes(), copy.read_bytes()):
             assert old_line.split(": ", 1)[1] in {
-                "Summary generation failed", "Motivation analysis unavailable", "Method extraction failed",
-                "Result analysis unavailable", "Conclusion extraction failed"}
+                "Summary generation failed",
+                "Motivation analysis unavailable",
+                "Method extraction failed",
+                "Result analysis unavailable",
+                "Conclusion extraction failed",
+            }
     # A second run has nothing to do and makes no call.
     assert repair(*copies, "--cache", tmp_path / "c.sqlite") == 0
     assert calls(server) == 70
@@ -139,9 +143,15 @@ def test_openai_without_key_is_a_usage_error(tmp_path: Path, capsys) -> None:
 
 def test_no_key_uses_extractive_with_one_warning(tmp_path: Path, capsys) -> None:
     path = tmp_path / "d.md"
-    paper = failed(FakePaper("2601.00001", abstract=(
-        "Large models are expensive to serve. We propose FlowMix, a sparse router. "
-        "Experiments show FlowMix cuts latency by 35% on 3 benchmarks. We conclude that routing is practical.")))
+    paper = failed(
+        FakePaper(
+            "2601.00001",
+            abstract=(
+                "Large models are expensive to serve. We propose FlowMix, a sparse router. "
+                "Experiments show FlowMix cuts latency by 35% on 3 benchmarks. We conclude that routing is practical."
+            ),
+        )
+    )
     path.write_text(markdown([paper, FakePaper("2601.00002")]))  # a Chinese digest
     assert repair(path, "--report", tmp_path / "r.json", "--no-cache") == 0
     err = capsys.readouterr().err
@@ -155,8 +165,7 @@ def test_no_key_uses_extractive_with_one_warning(tmp_path: Path, capsys) -> None
 def test_budget_stops_scheduling_and_reports_the_rest(server: str, tmp_path: Path) -> None:
     path = tmp_path / "d.md"
     path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(5)]))
-    assert repair(path, "--max-papers", "2", "--concurrency", "1", "--report", tmp_path / "r.json",
-                  "--no-cache") == 1
+    assert repair(path, "--max-papers", "2", "--concurrency", "1", "--report", tmp_path / "r.json", "--no-cache") == 1
     report = json.loads((tmp_path / "r.json").read_text())
     outcomes = [r["outcome"] for r in report["files"][0]["results"]]
     assert outcomes == ["repaired", "repaired", "skipped", "skipped", "skipped"]
@@ -239,8 +248,9 @@ def test_devserver_command_serves_models(tmp_path: Path) -> None:
 
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "devserver", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "devserver", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]

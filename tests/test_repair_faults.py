@@ -27,11 +27,17 @@ BASE = "http://llm.test/v1"
 
 
 def completion(content: str) -> httpx.Response:
-    return httpx.Response(200, json={
-        "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    })
+    return httpx.Response(
+        200,
+        json={
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        },
+    )
 
 
 @pytest.fixture
@@ -49,14 +55,19 @@ def test_paper_the_model_keeps_failing_keeps_its_placeholders(api_env: None, tmp
         return completion(json.dumps(fields, ensure_ascii=False))
 
     poisoned = FakePaper("2601.00002", abstract="POISON study. We test 3 models.")
-    papers = [failed(FakePaper("2601.00001")), failed(poisoned), failed(FakePaper("2601.00003")),
-              FakePaper("2601.00004")]
+    papers = [
+        failed(FakePaper("2601.00001")),
+        failed(poisoned),
+        failed(FakePaper("2601.00003")),
+        FakePaper("2601.00004"),
+    ]
     path = tmp_path / "d.md"
     path.write_text(markdown(papers))
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(f"{BASE}/chat/completions").mock(side_effect=answer)
-        code = main(["repair", "-q", str(path), "--no-cache", "--report", str(tmp_path / "r.json"),
-                     "--max-reasks", "2"])
+        code = main(
+            ["repair", "-q", str(path), "--no-cache", "--report", str(tmp_path / "r.json"), "--max-reasks", "2"]
+        )
     assert code == 1
     after = load(path)
     assert [p.failed_fields for p in after.papers] == [(), FIELDS, (), ()]
@@ -73,7 +84,8 @@ def test_revoked_key_stops_the_run_after_one_call(api_env: None, tmp_path: Path,
     before = path.read_bytes()
     with respx.mock() as mock:
         route = mock.post(f"{BASE}/chat/completions").mock(
-            return_value=httpx.Response(401, json={"error": {"message": "Incorrect API key provided: sk-test***"}}))
+            return_value=httpx.Response(401, json={"error": {"message": "Incorrect API key provided: sk-test***"}})
+        )
         code = main(["repair", "-q", str(path), "--no-cache", "--concurrency", "1"])
     assert code == 3
     assert route.call_count == 1
@@ -105,7 +117,11 @@ def _start(folder: Path, cache: Path, url: str, *extra: str) -> subprocess.Popen
     env = {**os.environ, "OPENAI_API_KEY": "sk-test-not-a-real-key-0123456789", "OPENAI_BASE_URL": url}
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "repair", str(folder), "--cache", str(cache), "--concurrency", "2", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(predicate, timeout: float = 30.0) -> None:

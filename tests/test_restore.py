@@ -29,24 +29,42 @@ MD, ENHANCED, CRAWL = f"{DAY}.md", f"{DAY}_AI_enhanced_Chinese.jsonl", f"{DAY}.j
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 # Crawl order; (category, dropped?). cs.RO has no section left in the digest.
-PLAN = [("cs.CL", True), ("cs.LG", False), ("cs.CL", False), ("cs.RO", True), ("cs.CV", False),
-        ("cs.CL", True), ("cs.LG", False), ("cs.CL", False), ("cs.RO", True), ("cs.CV", False),
-        ("cs.LG", True), ("cs.CV", True)]
+PLAN = [
+    ("cs.CL", True),
+    ("cs.LG", False),
+    ("cs.CL", False),
+    ("cs.RO", True),
+    ("cs.CV", False),
+    ("cs.CL", True),
+    ("cs.LG", False),
+    ("cs.CL", False),
+    ("cs.RO", True),
+    ("cs.CV", False),
+    ("cs.LG", True),
+    ("cs.CV", True),
+]
 
 
 def crawl_text(papers: list[FakePaper]) -> str:
     """Upstream's crawl: the enhanced objects without ``AI``, written with ensure_ascii=False."""
     return "".join(
         json.dumps({k: v for k, v in json.loads(line).items() if k != "AI"}, ensure_ascii=False) + "\n"
-        for line in jsonl(papers).splitlines())
+        for line in jsonl(papers).splitlines()
+    )
 
 
 def build_day(folder: Path) -> tuple[list[FakePaper], list[str]]:
     """Crawl, enhanced JSONL and digest of a day; returns the crawl's papers and the dropped ids."""
-    papers = [FakePaper(f"2601.{i:05d}", title=f"Paper {i}: Sparse Things", category=cat,
-                        authors=(f"Author {i}", "Bea Zhang"),
-                        abstract=f"We study problem {i} with sparse models. Accuracy improves by {10 + i}%.")
-              for i, (cat, _) in enumerate(PLAN, start=1)]
+    papers = [
+        FakePaper(
+            f"2601.{i:05d}",
+            title=f"Paper {i}: Sparse Things",
+            category=cat,
+            authors=(f"Author {i}", "Bea Zhang"),
+            abstract=f"We study problem {i} with sparse models. Accuracy improves by {10 + i}%.",
+        )
+        for i, (cat, _) in enumerate(PLAN, start=1)
+    ]
     dropped = [p.id for p, (_, gone) in zip(papers, PLAN, strict=True) if gone]
     kept = [p for p in papers if p.id not in dropped]
     failed(kept[1], "method")  # an ordinary repair in the same run
@@ -62,8 +80,9 @@ def undo(text: str, ids: list[str], new_categories: list[str]) -> str:
     for cat in new_categories:
         text, n = re.subn(rf"- \[{re.escape(cat)}\]\(#{re.escape(cat)}\) \[Total: \d+\]\n", "", text)
         assert n == 1
-        text, n = re.subn(rf"\s*<div id='{re.escape(cat)}'></div>.*?</details>(?=\s*(?:<div id=|$))", "", text,
-                          flags=re.S)
+        text, n = re.subn(
+            rf"\s*<div id='{re.escape(cat)}'></div>.*?</details>(?=\s*(?:<div id=|$))", "", text, flags=re.S
+        )
         assert n == 1
     for arxiv_id in ids:
         entry = rf"### \[\d+\] \[[^\n]*\]\(https://arxiv\.org/abs/{re.escape(arxiv_id)}\)\n.*?</details>"
@@ -139,7 +158,11 @@ def test_restore_dropped_day(server: str, tmp_path: Path) -> None:
     assert restored["2601.00001"].authors == "Author 1,Bea Zhang" and restored["2601.00001"].category == "cs.CL"
     assert restored["2601.00001"].abstract == papers[0].abstract
     assert re.findall(r"^- \[(cs\.\w+)\]", (day / MD).read_text(), flags=re.M) == [
-        "cs.LG", "cs.CL", "cs.CV", "cs.RO"]  # the new section last
+        "cs.LG",
+        "cs.CL",
+        "cs.CV",
+        "cs.RO",
+    ]  # the new section last
 
     # Taking the inserted entries out again gives back the original bytes, repair aside.
     repaired_only = (day / MD).read_text(encoding="utf-8")
@@ -185,8 +208,9 @@ def test_a_paper_whose_generation_fails_is_inserted_nowhere(tmp_path: Path, monk
     papers, dropped = build_day(tmp_path / "day")
     day = tmp_path / "day"
     poisoned = "2601.00006"
-    crawl = (day / CRAWL).read_text(encoding="utf-8").replace(
-        "We study problem 6 with", "POISON study of problem 6 with")
+    crawl = (
+        (day / CRAWL).read_text(encoding="utf-8").replace("We study problem 6 with", "POISON study of problem 6 with")
+    )
     (day / CRAWL).write_text(crawl, encoding="utf-8")
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -194,11 +218,23 @@ def test_a_paper_whose_generation_fails_is_inserted_nowhere(tmp_path: Path, monk
         fields = build_answer(task)
         if "POISON" in task.abstract:  # numbers the abstract does not have: never valid
             fields = {name: "该方法将准确率提升了 99.9%，远超所有基线。" for name in task.fields}
-        return httpx.Response(200, json={
-            "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": json.dumps(fields, ensure_ascii=False)}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+        return httpx.Response(
+            200,
+            json={
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": json.dumps(fields, ensure_ascii=False)},
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            },
+        )
 
     with respx.mock() as mock:
         mock.post(f"{base}/chat/completions").mock(side_effect=answer)
@@ -242,8 +278,11 @@ def crawl_of(tmp_path: Path, papers: list[FakePaper]) -> Path:
 
 
 def test_markdown_with_crlf_keeps_crlf(tmp_path: Path) -> None:
-    papers = [FakePaper("2601.00001", category="cs.CL"), FakePaper("2601.00002", category="cs.CL"),
-              FakePaper("2601.00003", category="cs.AI")]
+    papers = [
+        FakePaper("2601.00001", category="cs.CL"),
+        FakePaper("2601.00002", category="cs.CL"),
+        FakePaper("2601.00003", category="cs.AI"),
+    ]
     crawl = read_crawl(crawl_of(tmp_path, papers))
     text = markdown(papers[:1]).replace("\n", "\r\n")
     document = MarkdownDigest.parse(tmp_path / "d.md", text)
@@ -253,15 +292,20 @@ def test_markdown_with_crlf_keeps_crlf(tmp_path: Path) -> None:
     assert "\n" not in out.replace("\r\n", "")
     again = MarkdownDigest.parse(tmp_path / "d.md", out)
     assert not again.notices and [p.id for p in again.papers] == ["2601.00001", "2601.00002", "2601.00003"]
-    expected = [papers[0], FakePaper("2601.00002", category="cs.CL", fields=dict(NEW)),
-                FakePaper("2601.00003", category="cs.AI", fields=dict(NEW))]
+    expected = [
+        papers[0],
+        FakePaper("2601.00002", category="cs.CL", fields=dict(NEW)),
+        FakePaper("2601.00003", category="cs.AI", fields=dict(NEW)),
+    ]
     assert out == markdown(expected).replace("\n", "\r\n")
 
 
 def test_markdown_insertions_match_a_fresh_upstream_render(tmp_path: Path) -> None:
     """Inserting dropped papers gives the digest upstream would have written with them."""
-    papers = [FakePaper(f"2601.0000{i}", category=cat, fields=dict(NEW))
-              for i, cat in enumerate(["cs.CL", "cs.LG", "cs.CL", "cs.CL", "cs.LG", "cs.AI"], start=1)]
+    papers = [
+        FakePaper(f"2601.0000{i}", category=cat, fields=dict(NEW))
+        for i, cat in enumerate(["cs.CL", "cs.LG", "cs.CL", "cs.CL", "cs.LG", "cs.AI"], start=1)
+    ]
     crawl = read_crawl(crawl_of(tmp_path, papers))
     for kept in ([0, 1], [1, 2], [0, 1, 4], [3]):
         document = MarkdownDigest.parse(tmp_path / "d.md", markdown([papers[i] for i in kept]))
@@ -304,9 +348,11 @@ def test_restore_into_the_upstream_day(server: str, shared: Path, tmp_path: Path
     records = [json.loads(line) for line in enhanced.read_text(encoding="utf-8").splitlines()]
     for record in records:
         del record["AI"]
-    extra = [dict(records[50], id="2604.99990", title="Dropped in the middle"),
-             dict(records[0], id="2604.99991", title="Dropped first", categories=["q-bio.NC", "cs.LG"]),
-             dict(records[208], id="2604.99992", title="Dropped last")]
+    extra = [
+        dict(records[50], id="2604.99990", title="Dropped in the middle"),
+        dict(records[0], id="2604.99991", title="Dropped first", categories=["q-bio.NC", "cs.LG"]),
+        dict(records[208], id="2604.99992", title="Dropped last"),
+    ]
     crawl = [extra[1], *records[:51], extra[0], *records[51:], extra[2]]
     plain, restored = tmp_path / "plain", tmp_path / "restored"
     for folder in (plain, restored):
@@ -314,18 +360,21 @@ def test_restore_into_the_upstream_day(server: str, shared: Path, tmp_path: Path
         for name in ("2026-04-15.md", enhanced.name):
             shutil.copy(shared / "upstream" / name, folder / name)
         (folder / "2026-04-15.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl), encoding="utf-8")
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl), encoding="utf-8"
+        )
     assert repair(plain, "--no-cache") == 0
     assert repair(restored, "--restore-dropped", "--no-cache") == 0
     assert calls(server) == 3 + 3 + 3
 
     check_digest(restored / "2026-04-15.md", [r["id"] for r in crawl])
     assert [json.loads(line)["id"] for line in (restored / enhanced.name).read_text().splitlines()] == [
-        r["id"] for r in crawl]
+        r["id"] for r in crawl
+    ]
     text = (restored / "2026-04-15.md").read_text(encoding="utf-8")
     assert text.endswith("</details>\n") and "- [q-bio.NC](#q-bio.NC) [Total: 1]\n\n\n<div id='cs.CV'>" in text
     assert undo(text, ["2604.99990", "2604.99992"], ["q-bio.NC"]) == (plain / "2026-04-15.md").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     plain_lines = (plain / enhanced.name).read_text(encoding="utf-8").splitlines(keepends=True)
     restored_lines = (restored / enhanced.name).read_text(encoding="utf-8").splitlines(keepends=True)
     assert [line for line in restored_lines if '"2604.9999' not in line[:20]] == plain_lines

@@ -11,11 +11,18 @@ from hypothesis import strategies as st
 from pipeline.fields import FIELDS
 from pipeline.markdown import MarkdownDigest
 
-_LINE_CHARS = st.characters(
-    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r\x85\u2028\u2029")
+_LINE_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r\x85\u2028\u2029")
 one_line = st.text(_LINE_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)
-tricky_title = st.lists(st.one_of(one_line, st.sampled_from(["[", "]", "(", ")", "](", "[x](y)", "中文", "$\\alpha$"])),
-                        min_size=1, max_size=6).map(" ".join).map(str.strip).filter(bool)
+tricky_title = (
+    st.lists(
+        st.one_of(one_line, st.sampled_from(["[", "]", "(", ")", "](", "[x](y)", "中文", "$\\alpha$"])),
+        min_size=1,
+        max_size=6,
+    )
+    .map(" ".join)
+    .map(str.strip)
+    .filter(bool)
+)
 multi_line = st.lists(one_line, min_size=1, max_size=3).map("\n".join)
 
 
@@ -26,10 +33,15 @@ def papers(draw: st.DrawFn) -> list[FakePaper]:
     for i in range(count):
         fields = {name: draw(one_line) for name in FIELDS}
         # Values must not begin with a later label on a new line; the markup cannot say that.
-        result.append(FakePaper(
-            id=f"2601.{i:05d}", title=draw(tricky_title), category=draw(st.sampled_from(["cs.LG", "cs.CL"])),
-            abstract=draw(multi_line), fields=fields,
-        ))
+        result.append(
+            FakePaper(
+                id=f"2601.{i:05d}",
+                title=draw(tricky_title),
+                category=draw(st.sampled_from(["cs.LG", "cs.CL"])),
+                abstract=draw(multi_line),
+                fields=fields,
+            )
+        )
     return result
 
 

@@ -71,8 +71,25 @@ def test_newlines_become_spaces_and_nested_tags_go() -> None:
 
 _MARKUP_ALPHABET = st.sampled_from(
     list("<>/!?-&#;[]()`*_~|:=\"' \n\r\t\x0c\x08\x00\u2028abcdeghilprstxyzDP01中文")
-    + ["<script", "</details>", "<!--", "-->", "&lt;", "&#60;", "javascript:", "###",
-       "TL;DR:", "Abstract:", "![", "](", "<a href=x>", "<![CDATA[", "]]>", "<?", "?>"]
+    + [
+        "<script",
+        "</details>",
+        "<!--",
+        "-->",
+        "&lt;",
+        "&#60;",
+        "javascript:",
+        "###",
+        "TL;DR:",
+        "Abstract:",
+        "![",
+        "](",
+        "<a href=x>",
+        "<![CDATA[",
+        "]]>",
+        "<?",
+        "?>",
+    ]
 )
 
 

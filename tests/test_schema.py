@@ -20,9 +20,7 @@ from pipeline.schema import (
     summary_schema,
 )
 
-_LABEL_LINE = re.compile(
-    rf"^({'|'.join(map(re.escape, MARKDOWN_LABELS.values()))}): (.*)$", re.MULTILINE
-)
+_LABEL_LINE = re.compile(rf"^({'|'.join(map(re.escape, MARKDOWN_LABELS.values()))}): (.*)$", re.MULTILINE)
 _BY_LABEL = {label: name for name, label in MARKDOWN_LABELS.items()}
 
 
@@ -45,9 +43,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 def test_bounds_accept_every_real_good_field(shared: Path) -> None:
     fields = _real_good_fields(shared)
     assert len(fields) > 2000  # both Chinese and English fields occur
-    rejected = [
-        (name, len(value)) for name, value in fields if schema_problems({name: value}, (name,))
-    ]
+    rejected = [(name, len(value)) for name, value in fields if schema_problems({name: value}, (name,))]
     assert rejected == []
 
 

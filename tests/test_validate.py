@@ -45,17 +45,27 @@ def test_schema_missing_extra_and_wrong_type() -> None:
 
 
 def test_placeholders_refusals_and_blanks() -> None:
-    for value in ("Summary generation failed", COMPLIANCE_REPLY, "", "  ",
-                  "抱歉，我无法完成该任务。", "As an AI language model, I cannot do that.",
-                  "结论如下：Method extraction failed"):
+    for value in (
+        "Summary generation failed",
+        COMPLIANCE_REPLY,
+        "",
+        "  ",
+        "抱歉，我无法完成该任务。",
+        "As an AI language model, I cannot do that.",
+        "结论如下：Method extraction failed",
+    ):
         assert ("placeholder", "method") in _codes({**GOOD, "method": value})
 
 
 def test_a_quoted_refusal_or_one_the_abstract_contains_is_not_a_refusal() -> None:
     quoted = "现有基准忽视了偏转回答（如“抱歉，我无法回答”）的重要性。"
     assert _codes({**GOOD, "motivation": quoted}) == set()
-    problems = DEFAULT_VALIDATOR.check("T", "Models answer 'I cannot help' too often.", "English",
-                                       {"tldr": "Models say I cannot help too often, which hurts."})
+    problems = DEFAULT_VALIDATOR.check(
+        "T",
+        "Models answer 'I cannot help' too often.",
+        "English",
+        {"tldr": "Models say I cannot help too often, which hurts."},
+    )
     assert [p.code for p in problems] == []
 
 
@@ -93,8 +103,10 @@ def test_markup() -> None:
 def test_length_bounds_and_copied_abstract() -> None:
     assert ("length", "tldr") in _codes({**GOOD, "tldr": "HSS。"})
     assert ("length", "tldr") in _codes({**GOOD, "tldr": "很好的方法。" * 200})
-    copied = ("本文在大语言模型压缩任务中指出，experiments on llama-7b show that with a 30% "
-              "sparsity budget and an outer rank of 512，这说明层次稀疏与低秩分解相结合能有效降低内存占用。")
+    copied = (
+        "本文在大语言模型压缩任务中指出，experiments on llama-7b show that with a 30% "
+        "sparsity budget and an outer rank of 512，这说明层次稀疏与低秩分解相结合能有效降低内存占用。"
+    )
     assert ("length", "tldr") in _codes({**GOOD, "tldr": copied})
 
 
