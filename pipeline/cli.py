@@ -263,6 +263,7 @@ def _print_summary(report: RunReport) -> None:
         ("files written", t["files_written"]),
         ("papers to repair", t["papers"]),
         ("repaired", t["repaired"]),
+        ("restored (dropped papers inserted)", t["restored"]),
         ("from cache", t["cached"]),
         ("failed", t["failed"]),
         ("skipped", t["skipped"]),

@@ -131,7 +131,7 @@ class Planner:
                 else:
                     task.widen(wanted)
                 task.targets.append(Target(document, paper, wanted))
-                file_result.results.append(task.result)
+                file_result.results.append((paper.index, task.result))
         if self.restore_dropped:
             self._plan_restores(day, by_id, language, examples)
         day.remaining = len(day.tasks)
@@ -168,4 +168,4 @@ class Planner:
             task.result.restored = True
             for document, file_result in missing:
                 task.targets.append(Target(document, None, FIELDS, restore=(paper, crawl)))
-                file_result.results.append(task.result)
+                file_result.results.append((paper.position, task.result))

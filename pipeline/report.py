@@ -92,7 +92,9 @@ class FileResult:
     papers: int = 0
     written: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
-    results: list[PaperResult] = field(default_factory=list)
+    # (the paper's index in this file, its result): a day's .md and .jsonl share results,
+    # but each numbers its papers its own way ([N] in sections vs line order).
+    results: list[tuple[int, PaperResult]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +103,7 @@ class FileResult:
             "papers": self.papers,
             "written": self.written,
             "errors": self.errors,
-            "results": [r.as_dict() for r in self.results],
+            "results": [result.as_dict() | {"index": index} for index, result in self.results],
         }
 
 

@@ -378,3 +378,18 @@ def test_restore_into_the_upstream_day(server: str, shared: Path, tmp_path: Path
     plain_lines = (plain / enhanced.name).read_text(encoding="utf-8").splitlines(keepends=True)
     restored_lines = (restored / enhanced.name).read_text(encoding="utf-8").splitlines(keepends=True)
     assert [line for line in restored_lines if '"2604.9999' not in line[:20]] == plain_lines
+
+
+def test_each_file_reports_its_own_index(server: str, tmp_path: Path) -> None:
+    """A day's .md numbers papers by section, its .jsonl by line: the report says each."""
+    papers = [
+        failed(FakePaper("2601.00001", category="cs.CL")),
+        FakePaper("2601.00002", category="cs.LG"),
+        failed(FakePaper("2601.00003", category="cs.CL")),
+    ]
+    (tmp_path / "2026-01-02.md").write_text(markdown(papers))  # cs.CL: [1] 00001, [2] 00003
+    (tmp_path / "2026-01-02_AI_enhanced_Chinese.jsonl").write_text(jsonl(papers))
+    assert repair(tmp_path, "--no-cache", "--report", tmp_path / "r.json") == 0
+    files = {Path(f["path"]).suffix: f for f in json.loads((tmp_path / "r.json").read_text())["files"]}
+    assert {r["id"]: r["index"] for r in files[".md"]["results"]} == {"2601.00001": 1, "2601.00003": 2}
+    assert {r["id"]: r["index"] for r in files[".jsonl"]["results"]} == {"2601.00001": 1, "2601.00003": 3}
