@@ -16,6 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_cache_dir
 
@@ -193,8 +194,15 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
     return Output("in-place", backup=args.backup)
 
 
-def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) -> RunReport:
-    """Build settings, provider, validator and cache from flags; run; write the report."""
+# Flags of `repair` that `regen` does not have; their defaults are RepairOptions'.
+_RUN_FLAGS = ("rpm", "max_papers", "max_total_tokens", "grace_s", "restore_dropped")
+
+
+def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen: Any) -> tuple[RunReport, list[str]]:
+    """Build settings, provider, validator and cache from flags; run; write the report.
+
+    Returns the report and the notes already printed when the run began.
+    """
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     settings = build_settings(
@@ -203,17 +211,14 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
     setup = choose_provider(args.provider, settings, fallback=args.fallback, mark_extractive=args.mark_extractive)
     thresholds = _thresholds(args)
     matcher = PlaceholderMatcher(args.placeholder)
+    given = {name: getattr(args, name) for name in _RUN_FLAGS if getattr(args, name, None) is not None}
     options = RepairOptions(
         concurrency=settings.concurrency,
         language=args.language or os.environ.get("LANGUAGE") or None,
         examples=settings.examples,
-        output=overrides.pop("output", None) or _output(args),  # type: ignore[arg-type]
-        **{
-            k: v
-            for k, v in vars(args).items()
-            if k in ("rpm", "max_papers", "max_total_tokens", "grace_s") and v is not None
-        },
-        **overrides,  # type: ignore[arg-type]
+        output=output,
+        **given,
+        **regen,
     )
     report = RunReport(setup.provider.name, setup.provider.model, setup.provider.prompt_version, __version__)
     progress = Progress(enabled=not args.quiet)
@@ -246,17 +251,13 @@ def _run_job(args: argparse.Namespace, paths: list[str], **overrides: object) ->
     finally:
         if cache is not None:
             cache.close()
-    if setup.provider.name == "extractive" and any(w.code == "language" for p in report.papers for w in p.warnings):
-        report.notes.append(
-            "extractive fields are in English where the digest is not: "
-            "they are flagged 'language' in each paper's warnings"
-        )
     if args.report:
         write_atomic(args.report, (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
-    return report
+    return report, setup.notes
 
 
-def _print_summary(report: RunReport) -> None:
+def _print_summary(report: RunReport, shown: Sequence[str] = ()) -> None:
+    """The closing table on stderr; ``shown`` are notes already printed when the run began."""
     t = report.totals()
     rows = [
         ("files", t["files"]),
@@ -269,7 +270,7 @@ def _print_summary(report: RunReport) -> None:
         ("skipped", t["skipped"]),
         ("fields repaired", t["fields_repaired"]),
         ("fields still failed", t["fields_failed"]),
-        ("model calls", t["calls"]),
+        ("generations", t["calls"]),
         (
             "tokens (prompt/completion/cached)",
             f"{t['tokens']['prompt']}/{t['tokens']['completion']}/{t['tokens']['cached']}",
@@ -289,15 +290,16 @@ def _print_summary(report: RunReport) -> None:
         for error in file.errors:
             where = f"{file.path}:{error['line']}" if error.get("line") else file.path
             print(f"  error: {where}: {error['message']}", file=sys.stderr)
-    for note in report.notes[len([n for n in report.notes if n.startswith("warning:")]) :]:
-        print(f"  note: {note}", file=sys.stderr)
+    for note in report.notes:
+        if note not in shown:
+            print(f"  note: {note}", file=sys.stderr)
     if report.aborted:
         print(f"  aborted: {report.aborted}", file=sys.stderr)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    report = _run_job(args, args.paths, restore_dropped=args.restore_dropped)
-    _print_summary(report)
+    report, shown = _run_job(args, args.paths, _output(args))
+    _print_summary(report, shown)
     return report.exit_code()
 
 
@@ -315,8 +317,8 @@ def cmd_regen(args: argparse.Namespace) -> int:
         print(f"{args.id}: no failed fields; use --fields or --force to regenerate good ones", file=sys.stderr)
         return 0
     del document
-    report = _run_job(
-        args, [args.file], ids=frozenset({args.id}), fields=fields, output=_output(args, print_only=args.print)
+    report, shown = _run_job(
+        args, [args.file], _output(args, print_only=args.print), ids=frozenset({args.id}), fields=fields
     )
     if args.print:
         for paper in report.papers:
@@ -328,7 +330,7 @@ def cmd_regen(args: argparse.Namespace) -> int:
                 )
             )
     else:
-        _print_summary(report)
+        _print_summary(report, shown)
     return report.exit_code()
 
 

@@ -189,10 +189,22 @@ class RepairJob:
             await asyncio.gather(*late, return_exceptions=True)
         for day in list(self._open_days):
             self._finish_day(day)
+        self._note_expected_problems()
         if self._stop_reason and self._stop_reason != "budget" and not self.report.interrupted:
             self.report.aborted = self._stop_reason
         elif self._stop_reason == "budget" and self._scheduled == 0 and self.report.papers:
             self.report.aborted = "budget exhausted before any paper was repaired"
+
+    def _note_expected_problems(self) -> None:
+        """Say in the report, not only per paper, what was written with known problems."""
+        for provider, codes in self._expected.items():
+            papers = [p for p in self.report.papers if p.provider == provider and p.warnings]
+            if papers:
+                found = sorted({w.code for p in papers for w in p.warnings} & codes)
+                self.report.notes.append(
+                    f"{len(papers)} paper(s) written by the {provider} provider carry expected problems "
+                    f"({', '.join(found)}): see each paper's warnings"
+                )
 
     # -- loading ----------------------------------------------------------------------
 
