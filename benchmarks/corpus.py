@@ -6,7 +6,8 @@ import json
 import random
 from pathlib import Path
 
-from pipeline.fields import FIELDS, MARKDOWN_LABELS
+from pipeline.fields import FIELDS
+from pipeline.insert import DEFAULT_GAP, ENTRY_TEMPLATE
 from pipeline.placeholders import UPSTREAM_DEFAULTS
 
 _WORDS = (
@@ -64,13 +65,16 @@ def markdown(papers: list[dict]) -> str:
         out.append(f"<div id='{cat}'></div>\n\n# {cat} [[Back]](#toc)\n\n")
         for p in (p for p in papers if p["category"] == cat):
             index += 1
-            ai = p["AI"]
-            details = "".join(f"{MARKDOWN_LABELS[name]}: {ai[name]}\n\n" for name in FIELDS[1:])
-            out.append(
-                f"### [{index}] [{p['title']}](https://arxiv.org/abs/{p['id']})\n*{','.join(p['authors'])}*\n\n"
-                f"Main category: {cat}\n\nTL;DR: {ai['tldr']}\n\n\n<details>\n  <summary>Details</summary>\n"
-                f"{details}Abstract: {p['summary']}\n\n</details>\n\n\n"
+            entry = ENTRY_TEMPLATE.format(
+                index=index,
+                title=p["title"],
+                id=p["id"],
+                authors=",".join(p["authors"]),
+                category=cat,
+                abstract=p["summary"],
+                **p["AI"],
             )
+            out.append(entry + DEFAULT_GAP)
     return "".join(out)
 
 
