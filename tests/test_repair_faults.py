@@ -16,6 +16,7 @@ import httpx
 import pytest
 import respx
 from digest_factory import FakePaper, failed, markdown
+from llm_fakes import completion
 
 from pipeline import load
 from pipeline.cli import main
@@ -24,20 +25,6 @@ from pipeline.devserver_answers import build_answer, parse_task
 from pipeline.fields import FIELDS
 
 BASE = "http://llm.test/v1"
-
-
-def completion(content: str) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "c1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-        },
-    )
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import respx
 from digest_factory import FakePaper, failed, jsonl, markdown
+from llm_fakes import completion
 from runs import calls, repair
 
 from pipeline import load
@@ -218,23 +219,7 @@ def test_a_paper_whose_generation_fails_is_inserted_nowhere(tmp_path: Path, monk
         fields = build_answer(task)
         if "POISON" in task.abstract:  # numbers the abstract does not have: never valid
             fields = {name: "该方法将准确率提升了 99.9%，远超所有基线。" for name in task.fields}
-        return httpx.Response(
-            200,
-            json={
-                "id": "c1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": json.dumps(fields, ensure_ascii=False)},
-                    }
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            },
-        )
+        return completion(answer=fields)
 
     with respx.mock() as mock:
         mock.post(f"{base}/chat/completions").mock(side_effect=answer)
