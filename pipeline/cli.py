@@ -195,7 +195,7 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
 
 
 # Flags of `repair` that `regen` does not have; their defaults are RepairOptions'.
-_RUN_FLAGS = ("rpm", "max_papers", "max_total_tokens", "grace_s", "restore_dropped")
+_RUN_FLAGS = ("rpm", "max_papers", "max_total_tokens", "grace_s", "restore_dropped", "fix_language")
 
 
 def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen: Any) -> tuple[RunReport, list[str]]:
@@ -422,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="grace_s",
         type=float,
         help="seconds in-flight calls may finish after SIGINT/SIGTERM (default 30)",
+    )
+    repair.add_argument(
+        "--fix-language",
+        action="store_true",
+        help="also regenerate fields written in another language than the digest's (scan's suspects)",
     )
     repair.add_argument(
         "--restore-dropped",

@@ -19,6 +19,7 @@ from .fields import FIELDS
 from .language import detect_language, normalize_language
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from .report import FileResult, PaperResult
+from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 
 def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Candidate] | InputError]:
@@ -105,7 +106,9 @@ class Planner:
     ids: frozenset[str] | None = None  # regen: only these papers
     fields: tuple[str, ...] | None = None  # regen: these fields (None: the failed ones)
     restore_dropped: bool = False
+    fix_language: bool = False  # also regenerate present fields in another language (suspects)
     matcher: PlaceholderMatcher = DEFAULT_MATCHER
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
     crawls: CrawlFinder = field(default_factory=CrawlFinder)
 
     def plan(self, documents: list[tuple[Candidate, Document, FileResult]]) -> Day:
@@ -118,7 +121,7 @@ class Planner:
         by_id: dict[str, Task] = {}
         for _, document, file_result in ordered:
             for paper in document.papers:
-                wanted = self._wanted_fields(paper)
+                wanted = self._wanted_fields(paper, language)
                 if not wanted:
                     continue
                 task = by_id.get(paper.id)
@@ -137,10 +140,19 @@ class Planner:
         day.remaining = len(day.tasks)
         return day
 
-    def _wanted_fields(self, paper: Paper) -> tuple[str, ...]:
+    def _wanted_fields(self, paper: Paper, language: str) -> tuple[str, ...]:
         if self.ids is not None and paper.id not in self.ids:
             return ()
-        return self.fields if self.fields is not None else paper.failed(self.matcher)
+        if self.fields is not None:
+            return self.fields
+        failed = paper.failed(self.matcher)
+        if not self.fix_language:
+            return failed
+        return tuple(
+            name
+            for name in FIELDS
+            if name in failed or detect_language(paper.fields[name] or "", self.thresholds) not in (language, None)
+        )
 
     def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str, examples: tuple[Example, ...]) -> None:
         """One task per paper of the crawl that some file of the day lacks: all five fields."""

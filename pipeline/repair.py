@@ -59,6 +59,7 @@ class RepairOptions:
     ids: frozenset[str] | None = None
     fields: tuple[str, ...] | None = None
     restore_dropped: bool = False  # insert the papers of the day's crawl that a file lacks
+    fix_language: bool = False  # also regenerate fields written in another language
 
 
 class RepairJob:
@@ -98,7 +99,9 @@ class RepairJob:
             ids=options.ids,
             fields=options.fields,
             restore_dropped=options.restore_dropped,
+            fix_language=options.fix_language,
             matcher=matcher,
+            thresholds=self.validator.thresholds,
         )
         # Problems a provider's output is known to have, written anyway and reported as
         # warnings: the extractive provider cannot translate ("language", "length").

@@ -14,6 +14,7 @@ from pipeline import load
 from pipeline.cli import main
 from pipeline.contracts import PaperRequest
 from pipeline.fields import FIELDS
+from pipeline.language import detect_language
 from pipeline.resources import schema
 from pipeline.validate import Validator
 
@@ -267,3 +268,20 @@ def test_offline_provider_output_is_not_cached(tmp_path: Path) -> None:
     cache = tmp_path / "c.sqlite"
     assert repair(path, "--provider", "extractive", "--cache", cache, "--out", tmp_path / "out") == 0
     assert not cache.exists()
+
+
+def test_fix_language_regenerates_english_entries_of_a_chinese_digest(
+    server: str, seeds: list[Path], tmp_path: Path
+) -> None:
+    seed = next(s for s in seeds if s.name.startswith("000_"))
+    copy = tmp_path / seed.name
+    shutil.copy(seed, copy)
+    assert repair(copy, "--no-cache") == 0
+    assert calls(server) == 26
+    suspects = [p.id for p in load(copy).papers if detect_language(p.fields["tldr"] or "") == "English"]
+    assert len(suspects) == 4  # written in English, so reported by scan but left alone
+    assert repair(copy, "--no-cache", "--fix-language") == 0
+    assert calls(server) == 26 + 4
+    after = {p.id: p for p in load(copy).papers}
+    for arxiv_id in suspects:
+        assert all(detect_language(after[arxiv_id].fields[n] or "") == "Chinese" for n in FIELDS)
