@@ -169,3 +169,31 @@ def test_sigterm_finishes_in_flight_writes_done_papers_and_exits_130(tmp_path: P
     assert totals["papers"] == repaired + totals["skipped"] + totals["failed"] + totals["cached"]
     written = sum(not p.failed_fields for path in paths for p in load(path).papers)
     assert written == repaired == _accepted(cache)
+
+
+def test_a_flaky_deepseek_like_server_still_gets_every_paper_repaired(tmp_path: Path) -> None:
+    """429s, 500s, broken JSON, schema violations and no json_schema mode, all at once."""
+    config = DevServerConfig(
+        rate_429=0.15, rate_500=0.1, rate_malformed=0.1, rate_schema_violation=0.1,
+        json_schema=False, retry_after=0.0, seed=5,
+    )  # fmt: skip
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.000{i:02d}")) for i in range(8)] + [FakePaper("2601.00099")]))
+    with running_server(config) as url:
+        env = {"OPENAI_API_KEY": "sk-test-not-a-real-key-0123456789", "OPENAI_BASE_URL": url}
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            code = main(
+                ["repair", "-q", str(path), "--no-cache", "--attempts", "8", "--report", str(tmp_path / "r.json")]
+            )
+        outcomes = fetch_stats(url)["outcomes"]
+    assert code == 0
+    assert all(not p.failed_fields for p in load(path).papers)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {r["outcome"] for r in report["files"][0]["results"]} == {"repaired"}
+    # The first requests go out in json_schema before the server's refusal is back (free,
+    # fast 400s: at most one per request in flight); the mode is json_object thereafter.
+    assert 1 <= outcomes["schema_unsupported"] <= 8
+    assert outcomes["ok"] >= 8
+    assert outcomes["injected_429"] + outcomes["error_500"] + outcomes["malformed"] + outcomes["schema_violation"] > 0
