@@ -341,6 +341,9 @@ class RepairJob:
                 continue
             try:
                 file_result.written = self._write(candidate, document)
+            except InputError as exc:
+                file_result.errors.append(_error(exc))
+                self.progress.note(str(exc))
             except OSError as exc:
                 file_result.errors.append({"line": None, "level": "error", "message": f"cannot write: {exc}"})
                 self.progress.note(f"{candidate.path}: cannot write: {exc}")
@@ -360,7 +363,7 @@ class RepairJob:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, data)
             return str(target)
-        write_atomic(candidate.path, data, backup=out.backup)
+        write_atomic(candidate.path, data, backup=out.backup, expected=document.text.encode("utf-8"))
         return str(candidate.path)
 
 

@@ -12,9 +12,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import InputError
 
-def write_atomic(path: Path, data: bytes, *, backup: bool = False) -> None:
-    """Replace ``path`` with ``data`` atomically, keeping its permission bits."""
+
+def write_atomic(path: Path, data: bytes, *, backup: bool = False, expected: bytes | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping its permission bits.
+
+    With ``expected`` (the bytes the run read), a file that changed on disk meanwhile, say
+    rewritten by the upstream job, is left alone rather than overwritten with stale text.
+    """
+    if expected is not None and path.read_bytes() != expected:
+        raise InputError(path, "changed on disk since it was read; not written (run again)")
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     if backup and path.exists():
         _copy_atomic(path, path.with_name(path.name + ".bak"))
@@ -66,6 +74,6 @@ def unified_diff(path: Path, before: bytes, after: bytes) -> str:
 
 def output_path(path: Path, root: Path | None, out_dir: Path) -> Path:
     """Where ``--out DIR`` puts a repaired copy: the same path relative to its input root."""
-    if root is not None and root.is_dir():
+    if root is not None:
         return out_dir / path.relative_to(root)
     return out_dir / path.name

@@ -1,0 +1,64 @@
+"""The atomic writer: the old file or the new one, never a mix, never a stale overwrite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.write import output_path, unified_diff, write_atomic
+
+
+def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+    write_atomic(path, b"new")
+    assert path.read_bytes() == b"new" and (path.stat().st_mode & 0o777) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+
+
+def test_a_failure_before_the_rename_leaves_the_original_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "d.md"
+    path.write_bytes(b"old")
+
+    def broken(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(path, b"new")
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+
+
+def test_backup_keeps_the_previous_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_bytes(b"old")
+    write_atomic(path, b"new", backup=True)
+    assert (tmp_path / "d.md.bak").read_bytes() == b"old" and path.read_bytes() == b"new"
+
+
+def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text("rewritten by the upstream job meanwhile")
+    with pytest.raises(InputError, match="changed on disk"):
+        write_atomic(path, b"repaired", expected=b"what the run read")
+    assert path.read_text() == "rewritten by the upstream job meanwhile"
+    write_atomic(path, b"repaired", expected=b"rewritten by the upstream job meanwhile")
+    assert path.read_text() == "repaired"
+
+
+def test_out_dir_mirrors_the_folder_layout(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    assert output_path(root / "2026" / "d.md", root, tmp_path / "out") == tmp_path / "out" / "2026" / "d.md"
+    assert output_path(tmp_path / "x" / "d.md", None, tmp_path / "out") == tmp_path / "out" / "d.md"
+
+
+def test_diff_shows_only_the_changed_line() -> None:
+    diff = unified_diff(Path("d.md"), b"a\nTL;DR: Error\nc\n", b"a\nTL;DR: ok\nc\n")
+    assert "-TL;DR: Error\n+TL;DR: ok\n" in diff and diff.startswith("--- a/d.md")
