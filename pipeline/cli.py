@@ -83,8 +83,12 @@ def _print_scan_text(scan: FileScan) -> None:
     )
     for item in scan.failed:
         print(f"  [{item['index']}] {item['id']}  {item['title'][:70]}  -> {', '.join(item['fields'])}")
+    by_paper: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for item in scan.suspect:
-        print(f"  suspect [{item['index']}] {item['id']}  {item['field']} is {item['language']}")
+        by_paper.setdefault((item["index"], item["id"]), []).append(item)
+    for (index, arxiv_id), items in by_paper.items():
+        fields = ", ".join(item["field"] for item in items)
+        print(f"  suspect [{index}] {arxiv_id}  {fields} in {items[0]['language']}, not {items[0]['expected']}")
     if scan.dropped is None:
         crawl = crawl_path(Path(scan.path))
         print(f"  dropped papers not checked: no crawl file {crawl.name if crawl else ''} beside it")
