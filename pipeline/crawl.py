@@ -18,7 +18,7 @@ from .document import Document, Notice, read_text
 from .errors import InputError
 from .jsonl import JsonlDigest
 
-_ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_[^/]*\.jsonl$")
+_ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_(?P<language>[^/]*)\.jsonl$")
 
 
 def day_key(path: Path) -> tuple[str, str]:
@@ -26,6 +26,13 @@ def day_key(path: Path) -> tuple[str, str]:
     ``2026-04-15.jsonl`` share a day: ``(folder, "2026-04-15")``."""
     match = _ENHANCED.match(path.name)
     return str(path.parent), match["day"] if match else path.stem
+
+
+def named_language(path: Path) -> str | None:
+    """``Chinese`` for ``2026-04-15_AI_enhanced_Chinese.jsonl``: what upstream was asked to
+    write, which holds even on a day where every summary failed."""
+    match = _ENHANCED.match(path.name)
+    return match["language"] if match and match["language"] else None
 
 
 def crawl_path(path: Path) -> Path | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from .contracts import Example, PaperRequest
-from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key
+from .crawl import Crawl, CrawlFinder, CrawlPaper, day_key, named_language
 from .discover import Candidate
 from .document import Document, Paper
 from .errors import InputError
@@ -116,7 +116,8 @@ class Planner:
         # The JSONL is upstream's source of truth for title and abstract; prefer it.
         ordered = sorted(documents, key=lambda item: item[1].format != "jsonl")
         first = ordered[0][1]
-        language = normalize_language(self.language or first.language)
+        named = next(filter(None, (named_language(candidate.path) for candidate, _, _ in documents)), None)
+        language = normalize_language(self.language or named or first.language)
         examples = pick_examples(first, language, self.examples)
         by_id: dict[str, Task] = {}
         for _, document, file_result in ordered:

@@ -285,3 +285,14 @@ def test_fix_language_regenerates_english_entries_of_a_chinese_digest(
     after = {p.id: p for p in load(copy).papers}
     for arxiv_id in suspects:
         assert all(detect_language(after[arxiv_id].fields[n] or "") == "Chinese" for n in FIELDS)
+
+
+def test_a_day_where_every_summary_failed_is_written_in_the_files_language(server: str, tmp_path: Path) -> None:
+    """No good field to vote on: the enhanced file's name says what upstream asked for."""
+    papers = [failed(FakePaper(f"2601.0000{i}")) for i in range(3)]
+    (tmp_path / "2026-01-02.md").write_text(markdown(papers))
+    (tmp_path / "2026-01-02_AI_enhanced_Chinese.jsonl").write_text(jsonl(papers))
+    assert repair(tmp_path, "--no-cache") == 0
+    for path in tmp_path.iterdir():
+        for paper in load(path).papers:
+            assert detect_language(paper.fields["tldr"] or "") == "Chinese", path
