@@ -152,11 +152,6 @@ class Document(ABC):
         return notices
 
 
-def line_of(text: str, offset: int) -> int:
-    """1-based line number of ``offset`` (for error messages, not hot paths)."""
-    return text.count("\n", 0, offset) + 1
-
-
 def read_text(path: Path) -> str:
     """Read a digest as exact text, or raise InputError saying why it is unusable."""
     try:

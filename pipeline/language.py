@@ -27,8 +27,6 @@ LANGUAGE_ALIASES: dict[str, str] = {
     "en": "English",
 }
 
-# The script family each supported language is checked against.
-CJK_LANGUAGES = frozenset({"Chinese"})
 # Languages whose script is checked; any other target language always matches.
 CHECKED_LANGUAGES = frozenset({"Chinese", "English"})
 
@@ -61,15 +59,6 @@ def detect_language(text: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> s
     if p.cjk_chars + p.latin_words < thresholds.language_min_units:
         return None
     return "Chinese" if p.cjk_share >= thresholds.cjk_share_chinese else "English"
-
-
-def matches_language(text: str, language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> bool:
-    """True unless ``text`` is clearly not in ``language`` (unknown languages always match)."""
-    language = normalize_language(language)
-    if language not in CHECKED_LANGUAGES:
-        return True
-    detected = detect_language(text, thresholds)
-    return detected is None or detected == language
 
 
 def dominant_language(texts: Iterable[str], default: str = "English") -> str:

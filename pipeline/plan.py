@@ -16,7 +16,7 @@ from .discover import Candidate
 from .document import Document, Paper
 from .errors import InputError
 from .fields import FIELDS
-from .language import detect_language, normalize_language
+from .language import CHECKED_LANGUAGES, detect_language, normalize_language
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from .report import FileResult, PaperResult
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -147,7 +147,7 @@ class Planner:
         if self.fields is not None:
             return self.fields
         failed = paper.failed(self.matcher)
-        if not self.fix_language:
+        if not self.fix_language or language not in CHECKED_LANGUAGES:
             return failed
         return tuple(
             name
