@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -65,14 +67,37 @@ def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_p
         "[r.prompt_text(n) for n in prompts];"
         "print(pipeline.__file__, len(names), len(prompts))"
     )
-    # -S: no site-packages, so neither the editable install nor the checkout can answer.
+    # -S: site-packages' .pth files (the editable install's finder) are not read, so only the
+    # wheel can answer for `pipeline`; the dependencies come from site-packages by path.
+    paths = sysconfig.get_paths()
+    pythonpath = os.pathsep.join([str(target), paths["purelib"], paths["platlib"]])
     proc = subprocess.run(
         [sys.executable, "-S", "-c", code],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(target)},
+        env={"PYTHONPATH": pythonpath},
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(str(target))
+
+
+def test_readme_scripted_repair_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example, with the offline provider, on the bundled sample."""
+    import asyncio
+    import shutil
+
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    provider = pipeline.ExtractiveProvider()
+    report = pipeline.RunReport(provider.name, provider.model, provider.prompt_version, pipeline.__version__)
+    job = pipeline.RepairJob(
+        provider, report=report, options=pipeline.RepairOptions(output=pipeline.Output("out", out_dir=Path("out")))
+    )
+    asyncio.run(job.run(["data/"]))
+    assert report.totals()["repaired"] == 5 and report.exit_code() == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "2026-01-15.md",
+        "2026-01-15_AI_enhanced_Chinese.jsonl",
+    ]
