@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from digest_factory import FakePaper, markdown
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.fields import FIELDS
+from pipeline.jsonl import JsonlDigest
 from pipeline.markdown import MarkdownDigest
 
 _LINE_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r\x85\u2028\u2029")
@@ -74,3 +76,34 @@ def test_an_edit_changes_only_its_value(ps: list[FakePaper], data: st.DataObject
     start, end = paper.spans[name]
     doc.set_field(paper, name, value)
     assert doc.render_text() == text[:start] + value + text[end:]
+
+
+json_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries({"title": json_text, "summary": json_text, "tldr": json_text}), min_size=1, max_size=4
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.data(),
+)
+def test_jsonl_round_trips_and_an_edit_changes_one_line(
+    records: list[dict[str, str]], ensure_ascii: bool, crlf: bool, data: st.DataObject
+) -> None:
+    eol = "\r\n" if crlf else "\n"
+    objects = [
+        {"id": f"2601.{i:05d}", "title": r["title"], "summary": r["summary"], "AI": {"tldr": r["tldr"]}}
+        for i, r in enumerate(records)
+    ]
+    text = "".join(json.dumps(obj, ensure_ascii=ensure_ascii) + eol for obj in objects)
+    doc = JsonlDigest.parse(Path("d_AI_enhanced_Chinese.jsonl"), text)
+    assert doc.render_text() == text
+    paper = data.draw(st.sampled_from(doc.papers))
+    value = data.draw(json_text)
+    doc.set_field(paper, "method", value)
+    before, after = text.split(eol), doc.render_text().split(eol)
+    assert [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b] == [paper.line - 1]
+    assert json.loads(after[paper.line - 1])["AI"] == {"tldr": objects[paper.index - 1]["AI"]["tldr"], "method": value}
