@@ -16,6 +16,28 @@ import pipeline
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_lazy_exports_match_the_type_checking_imports() -> None:
+    """pipeline/__init__.py lists each public name twice (lazy map, typed imports): in sync."""
+    import ast
+
+    tree = ast.parse((ROOT / "pipeline" / "__init__.py").read_text(encoding="utf-8"))
+    typed = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for stmt in node.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+    }
+    assert typed == set(pipeline.__all__) - {"__version__"}
+
+
+def test_import_is_light() -> None:
+    """Reading digests does not import the OpenAI SDK (scripts and scans start fast)."""
+    code = "import sys, pipeline; pipeline.load; assert 'openai' not in sys.modules, 'openai imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_public_api_is_exported() -> None:
     assert set(pipeline.__all__) >= {"load", "Document", "Paper", "FIELDS", "DigestRepairError"}
     for name in pipeline.__all__:
