@@ -51,6 +51,11 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
 
+    @classmethod
+    def from_dict(cls, counts: Mapping[str, object]) -> Usage:
+        """From ``dataclasses.asdict`` output (how errors carry usage); unknown keys ignored."""
+        return cls(*(int(counts.get(name) or 0) for name in ("prompt_tokens", "completion_tokens", "cached_tokens")))
+
     def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens

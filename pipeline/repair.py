@@ -21,7 +21,7 @@ from pathlib import Path
 from aiolimiter import AsyncLimiter
 
 from .cache import GenerationCache, cache_key
-from .contracts import Gate, Generation, Problem, Provider
+from .contracts import Gate, Generation, Problem, Provider, Usage
 from .discover import Candidate, discover
 from .document import Document
 from .errors import Aborted, FatalLLMError, GenerationFailed, InputError
@@ -93,6 +93,7 @@ class RepairJob:
         self._scheduled = 0
         self._tokens = 0
         self._open_days: list[Day] = []
+        self._pending: set[asyncio.Task[None]] = set()  # papers in progress
         self.planner = Planner(
             language=options.language,
             examples=options.examples,
@@ -109,12 +110,18 @@ class RepairJob:
 
     # -- stopping ---------------------------------------------------------------------
 
-    def stop(self, reason: str) -> None:
-        """Stop scheduling new papers (signal, auth failure); in-flight ones may finish."""
+    def stop(self, reason: str, *, grace: float = 0.0) -> None:
+        """Stop scheduling new papers (signal, auth failure); requests already on the wire
+        may finish for ``grace`` seconds, then every paper still in progress is cancelled."""
         if self._stop_reason is None:
             self._stop_reason = reason
             self.gate.close(reason)
             self.progress.note(f"stopping: {reason}")
+            asyncio.get_running_loop().call_later(grace, self._cancel_pending)
+
+    def _cancel_pending(self) -> None:
+        for job in list(self._pending):
+            job.cancel()
 
     def _budget_left(self) -> str | None:
         """Why no further paper may start, or None."""
@@ -147,8 +154,11 @@ class RepairJob:
         return self.report
 
     def _on_signal(self) -> None:
+        if self.report.interrupted:  # a second Ctrl-C: no more waiting
+            self._cancel_pending()
+            return
         self.report.interrupted = True
-        self.stop("interrupted")
+        self.stop("interrupted", grace=self.options.grace_s)
 
     async def _run(self, paths: Iterable[str | Path]) -> None:
         limit = self.options.concurrency
@@ -156,7 +166,7 @@ class RepairJob:
         # extra papers prepare their prompts meanwhile. Bounding them keeps days loading lazily.
         admission = asyncio.Semaphore(limit * 2)
         limiter = AsyncLimiter(self.options.rpm, 60) if self.options.rpm else None
-        pending: set[asyncio.Task[None]] = set()
+        pending = self._pending
 
         for day in self._days(paths):
             self._open_days.append(day)
@@ -181,21 +191,17 @@ class RepairJob:
                     admission.release()
                 task.result.skip(reason)
                 self._task_done(task)
-            if self._stop_reason not in (None, "budget"):
+            if self._stop_reason is not None:
                 break  # interrupted or aborted: do not even load the remaining days
 
-        if pending:
-            grace = self.options.grace_s if self._stop_reason else None
-            _, late = await asyncio.wait(pending, timeout=grace)
-            for job in late:
-                job.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        # A stop cancels what is left after its grace period (see stop()).
+        await asyncio.gather(*pending, return_exceptions=True)
         for day in list(self._open_days):
             self._finish_day(day)
         self._note_expected_problems()
-        if self._stop_reason and self._stop_reason != "budget" and not self.report.interrupted:
+        if self._stop_reason and not self.report.interrupted:
             self.report.aborted = self._stop_reason
-        elif self._stop_reason == "budget" and self._scheduled == 0 and self.report.papers:
+        elif self._scheduled == 0 and any("budget" in p.reasons for p in self.report.papers):
             self.report.aborted = "budget exhausted before any paper was repaired"
 
     def _note_expected_problems(self) -> None:
@@ -293,11 +299,18 @@ class RepairJob:
             task.result.skip("aborted")
             return None
         except GenerationFailed as exc:
+            spent = Usage.from_dict(exc.usage)
+            self._tokens += spent.total  # a paper the model failed on still cost its tokens
             if self.fallback is None:
                 task.result.fail(exc)
                 return None
             self.progress.note(f"{task.request.id}: {exc}; using the {self.fallback.name} fallback")
-            return await self.fallback.generate(task.request, self.validator)
+            generation = await self.fallback.generate(task.request, self.validator)
+            # The report keeps what the model's attempts cost, under the fallback's answer.
+            generation.attempts += exc.attempts
+            generation.reasks += exc.reasks
+            generation.usage.add(spent)
+            return generation
 
     def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
         """Validate once more, then write the fields into every file of the day."""

@@ -9,8 +9,6 @@ from typing import Any
 from .contracts import Generation, Problem, Usage
 from .errors import GenerationFailed
 
-_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cached_tokens")
-
 EXIT_OK, EXIT_SOME_FAILED, EXIT_INPUT, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -50,7 +48,7 @@ class PaperResult:
     def fail(self, error: GenerationFailed) -> None:
         self.outcome, self.reasons, self.message = "failed", list(error.reasons), str(error)
         self.attempts, self.reasks = error.attempts, error.reasks
-        self.usage = Usage(**{key: int(error.usage.get(key, 0)) for key in _USAGE_KEYS})
+        self.usage = Usage.from_dict(error.usage)
 
     def skip(self, reason: str) -> None:
         self.outcome, self.reasons = "skipped", [reason]

@@ -219,3 +219,60 @@ def test_an_abstract_cannot_get_markup_or_script_into_the_digest(api_env: None, 
     assert path.read_bytes() == before
     (result,) = json.loads((tmp_path / "r.json").read_text())["files"][0]["results"]
     assert result["outcome"] == "failed" and "markup" in result["reasons"]
+
+
+def test_tokens_spent_on_papers_the_model_failed_count_against_the_budget(api_env: None, tmp_path: Path) -> None:
+    def invent(request: httpx.Request) -> httpx.Response:
+        task = parse_task(json.loads(request.content))
+        return completion(answer={name: "该方法将准确率提升了 99.9%，远超所有基线。" for name in task.fields})
+
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(6)]))
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/chat/completions").mock(side_effect=invent)
+        code = main(["repair", "-q", str(path), "--no-cache", "--concurrency", "1", "--max-total-tokens", "1",
+                     "--report", str(tmp_path / "r.json")])  # fmt: skip
+    assert code == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    outcomes = [r["outcome"] for r in report["files"][0]["results"]]
+    assert outcomes.count("failed") <= 2 and outcomes.count("skipped") >= 4  # admitted papers only
+    assert report["totals"]["tokens"]["prompt"] == 100 * route.call_count  # every call is accounted
+
+
+def test_fallback_keeps_what_the_models_attempts_cost(api_env: None, tmp_path: Path) -> None:
+    def invent(request: httpx.Request) -> httpx.Response:
+        task = parse_task(json.loads(request.content))
+        return completion(answer={name: "该方法将准确率提升了 99.9%，远超所有基线。" for name in task.fields})
+
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/chat/completions").mock(side_effect=invent)
+        code = main(["repair", "-q", str(path), "--no-cache", "--fallback", "extractive",
+                     "--report", str(tmp_path / "r.json")])  # fmt: skip
+    assert code == 0
+    (result,) = json.loads((tmp_path / "r.json").read_text())["files"][0]["results"]
+    assert result["provider"] == "extractive" and result["attempts"] == route.call_count + 1
+    assert result["tokens"]["prompt"] == 100 * route.call_count
+
+
+def test_budget_exhausted_before_any_work_aborts_with_3(api_env: None, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"))]))
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(f"{BASE}/chat/completions")
+        assert main(["repair", "-q", str(path), "--no-cache", "--max-papers", "0"]) == 3
+    assert route.call_count == 0
+
+
+def test_sigint_waits_at_most_the_grace_period(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    _days(folder, days=1, per_day=4)
+    with running_server(DevServerConfig(latency=20.0)) as url:
+        proc = _start(folder, tmp_path / "c.sqlite", url, "--concurrency", "1", "--grace", "0.5")
+        _wait_for(lambda: fetch_stats(url)["in_flight"] >= 1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 130
+        assert time.monotonic() - started < 8  # not the 20 s the slow answer would take
