@@ -5,9 +5,10 @@ Kept apart from the stages themselves so each stage imports the data, not the ot
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import Aborted
 
@@ -45,6 +46,12 @@ class Problem:
         return {"field": self.field, "code": self.code, "message": self.message}
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0
+    return max(int(value), 0)
+
+
 @dataclass
 class Usage:
     prompt_tokens: int = 0
@@ -52,9 +59,10 @@ class Usage:
     cached_tokens: int = 0
 
     @classmethod
-    def from_dict(cls, counts: Mapping[str, object]) -> Usage:
-        """From ``dataclasses.asdict`` output (how errors carry usage); unknown keys ignored."""
-        return cls(*(int(counts.get(name) or 0) for name in ("prompt_tokens", "completion_tokens", "cached_tokens")))
+    def from_dict(cls, counts: Mapping[str, Any]) -> Usage:
+        """From ``asdict`` output or a server's counts; anything not a finite number is 0
+        (the server is untrusted: ``"n/a"`` or ``NaN`` must not stop a run)."""
+        return cls(*(_count(counts.get(name)) for name in ("prompt_tokens", "completion_tokens", "cached_tokens")))
 
     def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens

@@ -357,8 +357,7 @@ def _usage(raw: Any) -> Usage:
     details = raw.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     # DeepSeek reports its prefix-cache hits under its own name.
-    cached = cached or raw.get("prompt_cache_hit_tokens") or 0
-    return Usage(int(raw.get("prompt_tokens") or 0), int(raw.get("completion_tokens") or 0), int(cached))
+    return Usage.from_dict({**raw, "cached_tokens": cached or raw.get("prompt_cache_hit_tokens")})
 
 
 def _server_message(exc: openai.APIStatusError) -> str:

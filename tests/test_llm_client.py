@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -376,3 +377,15 @@ def test_each_attempt_is_logged_without_the_key(route: respx.Route, caplog: pyte
     attempts = [r for r in caplog.records if r.name == "pipeline.llm" and "call=" in r.getMessage()]
     assert {"call=1", "call=2"} <= {part for r in attempts for part in r.getMessage().split()}
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize("bad", ["n/a", None, {"x": 1}, "NaN", -5, True])
+def test_nonsense_token_counts_from_the_server_count_as_zero(route: respx.Route, bad: object) -> None:
+    body = json.loads(completion('{"tldr": "ok"}').content)
+    body["usage"] = {"prompt_tokens": bad, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": bad}}
+    text = json.dumps(body).replace('"NaN"', "NaN")  # a bare NaN, as a sloppy server writes it
+    route.mock(return_value=httpx.Response(200, content=text, headers={"content-type": "application/json"}))
+    client, _ = make_client()
+    tally = CallTally("p1")
+    complete(client, tally)
+    assert (tally.usage.prompt_tokens, tally.usage.completion_tokens, tally.usage.cached_tokens) == (0, 7, 0)
