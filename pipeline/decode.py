@@ -52,7 +52,7 @@ def decode_object(text: str) -> dict[str, Any]:
     for candidate in itertools.chain(first, _candidates(text)):
         try:
             loaded = json.loads(repair_escapes(candidate), strict=False)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # also: over-long integers, absurd nesting
             continue
         if isinstance(loaded, dict):
             return loaded

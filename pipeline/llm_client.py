@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -64,7 +65,7 @@ _TRANSIENT_STATUSES = frozenset({408, 409, 429})
 _AUTH_STATUSES = frozenset({401, 403})
 # How servers word a rejected response_format (DeepSeek: "This response_format type is
 # unavailable now"; others: "response format json_schema is not supported").
-_FORMAT_REJECTION = re.compile(r"response[_ ]format|unavailable", re.IGNORECASE)
+_FORMAT_REJECTION = re.compile(r"response[_ ]format|json[_ ]schema|json_object|structured output", re.IGNORECASE)
 # Partial keys that servers echo back ("Incorrect API key provided: sk-proj-ab**cd").
 _KEY_LIKE = re.compile(r"\b(sk|key)-[A-Za-z0-9_*.\-]{3,}")
 _MAX_DETAIL_CHARS = 300
@@ -98,7 +99,8 @@ def map_sdk_error(exc: openai.OpenAIError, secret: str = "") -> LLMError:
         return TransientLLMError(f"connection error: {_redact(str(exc.__cause__ or exc), secret)}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        text = f"HTTP {status}: {_redact(_server_message(exc), secret)}"
+        # Redact before cutting: a key straddling the cut would no longer match.
+        text = f"HTTP {status}: {_redact(_server_message(exc), secret)[:_MAX_DETAIL_CHARS]}"
         if status in _AUTH_STATUSES:
             return FatalLLMError(f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status)
         if status == 400 and _FORMAT_REJECTION.search(text):
@@ -110,21 +112,26 @@ def map_sdk_error(exc: openai.OpenAIError, secret: str = "") -> LLMError:
     return LLMError(_redact(str(exc), secret)[:_MAX_DETAIL_CHARS])
 
 
+def _seconds(text: str | None) -> float | None:
+    """A finite, non-negative number, or None: "nan" or "inf" must not disable the wait budget."""
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
+    millis = _seconds(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -363,8 +370,7 @@ def _usage(raw: Any) -> Usage:
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
     message = body.get("message") if isinstance(body, dict) else None
-    text = message if isinstance(message, str) and message else exc.message
-    return text[:_MAX_DETAIL_CHARS]
+    return message if isinstance(message, str) and message else exc.message
 
 
 def _redact(text: str, secret: str) -> str:

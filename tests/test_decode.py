@@ -102,3 +102,10 @@ def test_repaired_text_is_always_a_valid_json_string(text: str) -> None:
     decoded = json.loads('"' + repair_escapes(text) + '"', strict=False)
     # Each backslash is kept as an escape or doubled: none is ever invented.
     assert decoded.count("\\") <= text.count("\\")
+
+
+def test_absurd_numbers_or_nesting_are_a_decode_error_not_a_crash() -> None:
+    with pytest.raises(DecodeError):
+        decode_object('{"tldr": "x", "n": ' + "9" * 5000 + "}")
+    with pytest.raises(DecodeError):
+        decode_object('{"a": ' * 50_000 + "1" + "}" * 50_000)

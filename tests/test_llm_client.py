@@ -389,3 +389,23 @@ def test_nonsense_token_counts_from_the_server_count_as_zero(route: respx.Route,
     tally = CallTally("p1")
     complete(client, tally)
     assert (tally.usage.prompt_tokens, tally.usage.completion_tokens, tally.usage.cached_tokens) == (0, 7, 0)
+
+
+def test_a_key_straddling_the_length_cut_is_still_redacted() -> None:
+    key = "gsk_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd"
+    exc = _status_error(openai.AuthenticationError, 401, "x" * 280 + f" bad token {key}")
+    text = str(map_sdk_error(exc, key))
+    assert key[:12] not in text
+
+
+def test_a_model_unavailable_is_not_a_response_format_rejection() -> None:
+    exc = _status_error(openai.BadRequestError, 400, "The model foo is temporarily unavailable in your region")
+    assert type(map_sdk_error(exc)) is LLMError
+    exc = _status_error(openai.BadRequestError, 400, "This response_format type is unavailable now")
+    assert type(map_sdk_error(exc)) is ResponseFormatRejected
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-3", "soon"])
+def test_retry_after_that_is_not_a_finite_wait_is_ignored_or_clamped(value: str) -> None:
+    seconds = retry_after({"retry-after": value})
+    assert seconds is None or seconds == 0.0
