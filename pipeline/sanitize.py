@@ -110,6 +110,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("raw HTML", re.compile(_RAW_HTML), " "),
     Rule(
+        # An unclosed tag with an event handler or URL attribute: a browser closes it with
+        # the next line's ">" (the Motivation line sits inside the raw <details> block).
+        "HTML attribute",
+        re.compile(
+            rf"<{_TAG_NAME}(?:[\s/]+[^\s<>=]+)*?[\s/]+"
+            r"(?:on[a-z]+|href|src|srcdoc|style|action|formaction|xlink:href|data)\s*=",
+            re.I,
+        ),
+        " ",
+    ),
+    Rule(
         "HTML element start",
         re.compile(rf"</?\s*(?:{'|'.join(DANGEROUS_ELEMENTS)})(?![A-Za-z0-9-])", re.I),
         " ",

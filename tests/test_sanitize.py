@@ -107,3 +107,17 @@ def test_sanitised_arbitrary_text_passes_the_check(text: str) -> None:
     cleaned = sanitize(text)
     assert find_markup(cleaned) == []
     assert "\n" not in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x <input autofocus onfocus=alert(1)", 'x <a href=x onmouseover="alert(1)"', "x <video src=y", "<b style=x"],
+)
+def test_unclosed_tags_with_handlers_or_urls_are_markup(text: str) -> None:
+    assert "HTML attribute" in [f.rule for f in find_markup(text)]
+    assert find_markup(sanitize(text)) == [] and "<" not in sanitize(text)
+
+
+@pytest.mark.parametrize("text", ["p<0.05 and k<g", "for k<n and m=5", "0<a<1 and b=2", "$x<y$"])
+def test_inequalities_with_equals_signs_are_not_markup(text: str) -> None:
+    assert find_markup(text) == [] and sanitize(text) == text
