@@ -87,3 +87,8 @@ def test_approximation_words_widen_the_tolerance() -> None:
     assert extract("40%左右")[0].approximate
     assert not extract("达到40%")[0].approximate
     assert not extract("21个多峰函数")[0].approximate
+
+
+def test_a_small_number_ending_a_sentence_is_a_quantity_not_a_list_marker() -> None:
+    assert [q.text for q in extract("HSS improves BLEU on WMT by 7.")] == ["7"]
+    assert extract("The steps: 1. collect, 2) train.") == []
