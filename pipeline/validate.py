@@ -190,15 +190,13 @@ class Validator:
         problems: list[Problem] = []
         reported: set[str] = set()
         ordered = sorted(texts, key=lambda n: FIELDS.index(n) if n in FIELDS else len(FIELDS))
-        shingles: dict[str, set[str]] = {}
+        shingles = {name: _trigrams(texts[name]) for name in ordered}
         for first, second in combinations(ordered, 2):
-            shorter, longer = sorted((len(texts[first]), len(texts[second])))
-            # Jaccard similarity cannot exceed the length ratio: skip hopeless pairs.
-            if second in reported or shorter < self.thresholds.duplicate_similarity * longer:
+            smaller, larger = sorted((len(shingles[first]), len(shingles[second])))
+            # Jaccard similarity cannot exceed the ratio of the trigram *set* sizes (not of
+            # the texts' lengths: a field that repeats another twice has the same set).
+            if second in reported or smaller < self.thresholds.duplicate_similarity * larger:
                 continue
-            for name in (first, second):
-                if name not in shingles:
-                    shingles[name] = _trigrams(texts[name])
             score = _jaccard(shingles[first], shingles[second])
             if score >= self.thresholds.duplicate_similarity:
                 reported.add(second)

@@ -125,3 +125,9 @@ def test_thresholds_are_tunable() -> None:
 def test_unknown_target_languages_are_not_judged() -> None:
     english = "HSS compresses LLaMA-7B with a sparse and a low-rank part."
     assert DEFAULT_VALIDATOR.check(TITLE, ABSTRACT, "Klingon", {"tldr": english}) == []
+
+
+def test_a_field_that_repeats_another_twice_is_a_duplicate() -> None:
+    once = "提出HSS压缩方法，在LLaMA-7B上取得更低的困惑度。"
+    problems = Validator()._duplicates({"tldr": once, "result": once + once})
+    assert [(p.code, p.field) for p in problems] == [("duplicate", "result")]
