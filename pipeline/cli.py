@@ -12,6 +12,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from .devserver import add_arguments as add_devserver_arguments
 from .devserver import config_from_args, serve
 from .errors import DigestRepairError, InputError, UsageError
 from .fields import FIELDS, parse_field_list
-from .language import normalize_language
+from .language import LANGUAGE_ALIASES, normalize_language
 from .llm_config import RESPONSE_FORMATS, build_settings
 from .loader import iter_documents, load
 from .placeholders import PlaceholderMatcher
@@ -186,6 +187,19 @@ def _cache(args: argparse.Namespace) -> GenerationCache | None:
         raise UsageError(f"cannot open the cache {path}: {exc}") from None
 
 
+def _language_from_environment() -> str | None:
+    """The upstream pipeline's ``LANGUAGE`` (e.g. ``Chinese``). The same variable is GNU
+    gettext's locale list (``en_US:en`` on many systems): only a plain name counts."""
+    value = os.environ.get("LANGUAGE", "").strip()
+    if not value:
+        return None
+    known = normalize_language(value) in LANGUAGE_ALIASES.values()
+    if not known and not re.fullmatch(r"[A-Z][a-z]{2,}", value):
+        print(f"warning: ignoring LANGUAGE={value!r} (a locale list, not a language name)", file=sys.stderr)
+        return None
+    return value
+
+
 def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
     if sum(map(bool, (args.dry_run, args.out, print_only))) > 1:
         raise UsageError("choose one of --dry-run, --out and --print")
@@ -207,6 +221,11 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
 
     Returns the report and the notes already printed when the run began.
     """
+    if args.report:  # before any paid call: a run must not end without its report
+        try:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     settings = build_settings(
@@ -218,7 +237,7 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
     given = {name: getattr(args, name) for name in _RUN_FLAGS if getattr(args, name, None) is not None}
     options = RepairOptions(
         concurrency=settings.concurrency,
-        language=args.language or os.environ.get("LANGUAGE") or None,
+        language=args.language or _language_from_environment(),
         examples=settings.examples,
         output=output,
         **given,
@@ -256,7 +275,10 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
         if cache is not None:
             cache.close()
     if args.report:
-        write_atomic(args.report, (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
+        try:
+            write_atomic(args.report, (json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n").encode())
+        except OSError as exc:
+            raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
     return report, setup.notes
 
 
@@ -340,7 +362,7 @@ def cmd_regen(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     validator = Validator(_thresholds(args), PlaceholderMatcher(args.placeholder))
-    language = args.language or os.environ.get("LANGUAGE") or None
+    language = args.language or _language_from_environment()
     files, unreadable = [], 0
     for document in iter_documents(args.paths):
         if isinstance(document, InputError):
@@ -489,3 +511,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `digest-repair scan | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

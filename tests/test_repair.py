@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import pytest
 from digest_factory import FakePaper, failed, jsonl, markdown
 from runs import calls, repair
 
@@ -296,3 +297,37 @@ def test_a_day_where_every_summary_failed_is_written_in_the_files_language(serve
     for path in tmp_path.iterdir():
         for paper in load(path).papers:
             assert detect_language(paper.fields["tldr"] or "") == "Chinese", path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("Chinese", "Chinese"), ("zh", "Chinese"), ("en_US:en", "Chinese"), ("C", "Chinese")]
+)
+def test_language_variable_is_the_upstream_name_not_a_gettext_locale(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("LANGUAGE", value)
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))  # a Chinese digest
+    assert repair(path, "--no-cache") == 0
+    assert detect_language(load(path).papers[0].fields["tldr"] or "") == expected
+
+
+def test_report_folder_is_created_and_an_unwritable_report_is_one_line(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    assert repair(path, "--provider", "extractive", "--report", tmp_path / "logs" / "day" / "r.json") == 0
+    assert (tmp_path / "logs" / "day" / "r.json").exists()
+    (tmp_path / "file").write_text("x")
+    assert repair(path, "--provider", "extractive", "--report", tmp_path / "file" / "r.json") == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("UsageError: cannot write the report")
+
+
+def test_scan_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for i in range(3):
+        (tmp_path / f"d{i}.md").write_text(markdown([failed(FakePaper(f"2601.0000{j}")) for j in range(40)]))
+    proc = subprocess.run(f"{sys.executable} -m pipeline scan {tmp_path} | head -1", shell=True,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert "Traceback" not in proc.stderr and proc.stdout.count("\n") == 1
