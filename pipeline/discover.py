@@ -27,8 +27,11 @@ class Candidate:
 def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | InputError]:
     """Yield each named file, and each ``*.md``/``*.jsonl`` below each named folder.
 
-    Problems are yielded, not raised, so one bad path never stops the others.
+    A file reached twice (named and inside a named folder, or through a symbolic link) is
+    yielded once: read twice, its second write would clobber the first. Problems are
+    yielded, not raised, so one bad path never stops the others.
     """
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -41,8 +44,14 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | In
             )
             if not found:
                 yield InputError(path, "no *.md or *.jsonl digests in this folder")
-            yield from (Candidate(p, explicit=False, root=path) for p in found)
+            candidates = [Candidate(p, explicit=False, root=path) for p in found]
         elif path.exists():
-            yield Candidate(path, explicit=True)
+            candidates = [Candidate(path, explicit=True)]
         else:
             yield InputError(path, "no such file or directory")
+            continue
+        for candidate in candidates:
+            real = candidate.path.resolve()
+            if real not in seen:
+                seen.add(real)
+                yield candidate

@@ -94,6 +94,7 @@ class RepairJob:
         self._tokens = 0
         self._open_days: list[Day] = []
         self._pending: set[asyncio.Task[None]] = set()  # papers in progress
+        self._written: set[Path] = set()  # --out targets of this run
         self.planner = Planner(
             language=options.language,
             examples=options.examples,
@@ -373,6 +374,9 @@ class RepairJob:
         if out.mode == "out":
             assert out.out_dir is not None
             target = output_path(candidate.path, candidate.root, out.out_dir)
+            if target in self._written:  # two inputs named alike: never overwrite a copy
+                raise InputError(candidate.path, f"{target} was already written from another input; not written")
+            self._written.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, data)
             return str(target)

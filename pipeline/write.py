@@ -21,6 +21,7 @@ def write_atomic(path: Path, data: bytes, *, backup: bool = False, expected: byt
     With ``expected`` (the bytes the run read), a file that changed on disk meanwhile, say
     rewritten by the upstream job, is left alone rather than overwritten with stale text.
     """
+    path = Path(os.path.realpath(path))  # through a symbolic link: replace the file it names
     if expected is not None and path.read_bytes() != expected:
         raise InputError(path, "changed on disk since it was read; not written (run again)")
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644

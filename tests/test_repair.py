@@ -331,3 +331,26 @@ def test_scan_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     proc = subprocess.run(f"{sys.executable} -m pipeline scan {tmp_path} | head -1", shell=True,
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert "Traceback" not in proc.stderr and proc.stdout.count("\n") == 1
+
+
+def test_a_file_reached_twice_is_repaired_once(tmp_path: Path) -> None:
+    day = tmp_path / "day"
+    day.mkdir()
+    (day / "d.md").write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    (day / "latest.md").symlink_to(day / "d.md")
+    report = tmp_path / "r.json"
+    assert repair(day, day / "d.md", "--provider", "extractive", "--report", report) == 0
+    assert json.loads(report.read_text())["totals"]["files"] == 1
+
+
+def test_two_inputs_with_the_same_name_do_not_overwrite_each_others_copy(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "d.md").write_text(
+            markdown([failed(FakePaper(f"2601.0000{ord(name)}")), FakePaper("2601.00002")])
+        )
+    assert (
+        repair(tmp_path / "a" / "d.md", tmp_path / "b" / "d.md", "--provider", "extractive", "--out", tmp_path / "o")
+        == 2
+    )
+    assert [p.id for p in load(tmp_path / "o" / "d.md").papers][0] == f"2601.0000{ord('a')}"

@@ -62,3 +62,13 @@ def test_out_dir_mirrors_the_folder_layout(tmp_path: Path) -> None:
 def test_diff_shows_only_the_changed_line() -> None:
     diff = unified_diff(Path("d.md"), b"a\nTL;DR: Error\nc\n", b"a\nTL;DR: ok\nc\n")
     assert "-TL;DR: Error\n+TL;DR: ok\n" in diff and diff.startswith("--- a/d.md")
+
+
+def test_writing_through_a_symbolic_link_replaces_the_linked_file(tmp_path: Path) -> None:
+    (tmp_path / "pub").mkdir()
+    real = tmp_path / "pub" / "d.md"
+    real.write_bytes(b"old")
+    link = tmp_path / "latest.md"
+    link.symlink_to(real)
+    write_atomic(link, b"new", expected=b"old")
+    assert link.is_symlink() and real.read_bytes() == b"new"
