@@ -23,14 +23,20 @@ from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 
 def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Candidate] | InputError]:
-    """Candidates grouped by day, in the order their first file appears."""
+    """Candidates grouped by day, in the order their first file appears.
+
+    A day with enhanced files in several languages (``_AI_enhanced_Chinese`` and
+    ``_AI_enhanced_English``) cannot share one generation: each file is then its own group.
+    """
     groups: dict[tuple[str, str], list[Candidate]] = {}
     for item in candidates:
         if isinstance(item, InputError):
             yield item
         else:
             groups.setdefault(day_key(item.path), []).append(item)
-    yield from groups.values()
+    for group in groups.values():
+        languages = {named_language(candidate.path) for candidate in group} - {None}
+        yield from ([candidate] for candidate in group) if len(languages) > 1 else [group]
 
 
 def pick_examples(document: Document, language: str, k: int) -> tuple[Example, ...]:

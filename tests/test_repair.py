@@ -354,3 +354,13 @@ def test_two_inputs_with_the_same_name_do_not_overwrite_each_others_copy(tmp_pat
         == 2
     )
     assert [p.id for p in load(tmp_path / "o" / "d.md").papers][0] == f"2601.0000{ord('a')}"
+
+
+def test_enhanced_files_of_one_day_in_two_languages_are_written_each_in_its_own(server: str, tmp_path: Path) -> None:
+    papers = [failed(FakePaper("2601.00001")), FakePaper("2601.00002")]
+    for language in ("Chinese", "English"):
+        (tmp_path / f"2026-01-02_AI_enhanced_{language}.jsonl").write_text(jsonl(papers))
+    assert repair(tmp_path, "--no-cache") == 0
+    for language in ("Chinese", "English"):
+        (paper, _) = load(tmp_path / f"2026-01-02_AI_enhanced_{language}.jsonl").papers
+        assert detect_language(paper.fields["tldr"] or "") == language
