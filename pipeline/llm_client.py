@@ -29,7 +29,7 @@ from .contracts import Gate, Usage
 from .errors import FatalLLMError, LLMError, ResponseFormatRejected, TransientLLMError, UsageError
 from .llm_config import LLMSettings
 from .prompt import Message
-from .transport import ShardedTransport
+from .transport import ShardedTransport, environment_proxy
 
 logger = logging.getLogger("pipeline.llm")
 
@@ -150,7 +150,8 @@ def build_sdk_client(settings: LLMSettings) -> openai.AsyncOpenAI:
     if not settings.api_key:
         raise UsageError("no API key: set OPENAI_API_KEY")
     http_client = httpx.AsyncClient(
-        transport=ShardedTransport(settings.concurrency), timeout=httpx.Timeout(settings.timeout_s)
+        transport=ShardedTransport(settings.concurrency, proxy=environment_proxy(settings.base_url)),
+        timeout=httpx.Timeout(settings.timeout_s),
     )
     return openai.AsyncOpenAI(
         api_key=settings.api_key,

@@ -10,6 +10,8 @@ per event small; each request goes to the least busy shard.
 from __future__ import annotations
 
 import math
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator
 
 import httpx
@@ -38,14 +40,18 @@ class _CountedStream(httpx.AsyncByteStream):
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """``connections`` in total, split into pools of at most ``shard_size``."""
+    """``connections`` in total, split into pools of at most ``shard_size``.
 
-    def __init__(self, connections: int, *, shard_size: int = SHARD_SIZE) -> None:
+    httpx reads ``HTTPS_PROXY`` and friends only for its own default transport, so the
+    caller passes the proxy (see ``environment_proxy``).
+    """
+
+    def __init__(self, connections: int, *, shard_size: int = SHARD_SIZE, proxy: str | None = None) -> None:
         count = max(1, math.ceil(connections / shard_size))
         size = math.ceil(connections / count)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         ssl_context = httpx.create_ssl_context()  # loading the CA bundle once, not per shard
-        self._shards = [httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context) for _ in range(count)]
+        self._shards = [httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context, proxy=proxy) for _ in range(count)]
         self._load = [0] * count
 
     @property
@@ -71,3 +77,11 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) sets for ``url``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)

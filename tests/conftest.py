@@ -13,12 +13,20 @@ from pipeline.llm_config import ENVIRONMENT
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-_ENV = (*ENVIRONMENT.values(), "LANGUAGE", "DIGEST_REPAIR_DEBUG", "DIGEST_REPAIR_CACHE")
+_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+_ENV = (
+    *ENVIRONMENT.values(),
+    "LANGUAGE",
+    "DIGEST_REPAIR_DEBUG",
+    "DIGEST_REPAIR_CACHE",
+    *_PROXIES,
+    *(name.lower() for name in _PROXIES),
+)
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's keys, model, language or cache."""
+    """No test sees the developer's keys, model, language, cache or proxies."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
