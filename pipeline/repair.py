@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +35,8 @@ from .report import FileResult, RunReport
 from .sanitize import sanitize
 from .validate import Validator
 from .write import output_path, unified_diff, write_atomic
+
+logger = logging.getLogger("pipeline.repair")
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,10 @@ class RepairJob:
                     self.cache.put(self._key(task), task.request.id, generation)
         except asyncio.CancelledError:
             task.result.skip("interrupted")
+        except Exception as exc:  # a bug, or a server answer nothing foresaw: fail one paper, not the run
+            logger.error("%s: internal error: %s: %s", task.request.id, type(exc).__name__, exc,
+                         exc_info=bool(os.environ.get("DIGEST_REPAIR_DEBUG")))  # fmt: skip
+            task.result.fail(GenerationFailed(["internal_error"], f"{type(exc).__name__}: {exc}"))
         finally:
             self._task_done(task)
 

@@ -364,3 +364,26 @@ def test_enhanced_files_of_one_day_in_two_languages_are_written_each_in_its_own(
     for language in ("Chinese", "English"):
         (paper, _) = load(tmp_path / f"2026-01-02_AI_enhanced_{language}.jsonl").papers
         assert detect_language(paper.fields["tldr"] or "") == language
+
+
+def test_an_unforeseen_error_fails_one_paper_not_the_run(tmp_path: Path) -> None:
+    import asyncio
+
+    import pipeline
+
+    class Broken(pipeline.ExtractiveProvider):
+        async def generate(self, request, validate):  # type: ignore[no-untyped-def]
+            if request.id == "2601.00001":
+                raise ValueError("a server answer nothing foresaw")
+            return await super().generate(request, validate)
+
+    path = tmp_path / "d.md"
+    path.write_text(
+        markdown([failed(FakePaper("2601.00001")), failed(FakePaper("2601.00003")), FakePaper("2601.00002")])
+    )
+    provider = Broken()
+    report = pipeline.RunReport(provider.name, provider.model, provider.prompt_version, pipeline.__version__)
+    asyncio.run(pipeline.RepairJob(provider, report=report, options=pipeline.RepairOptions()).run([path]))
+    outcomes = {p.id: (p.outcome, p.reasons) for p in report.papers}
+    assert outcomes == {"2601.00001": ("failed", ["internal_error"]), "2601.00003": ("repaired", [])}
+    assert report.exit_code() == 1
