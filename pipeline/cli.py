@@ -167,7 +167,7 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
         "--report", type=Path, metavar="FILE.json", help="write the run report (schemas/report.schema.json)"
     )
     run.add_argument("--verbose", "-v", action="store_true", help="log every request and response (never the key)")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    run.add_argument("--quiet", "-q", action="store_true", help="print only what needs attention")
     out = parser.add_argument_group("output")
     out.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
     out.add_argument("--out", type=Path, metavar="DIR", help="write repaired copies into DIR instead of in place")
@@ -282,8 +282,18 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
     return report, setup.notes
 
 
-def _print_summary(report: RunReport, shown: Sequence[str] = ()) -> None:
-    """The closing table on stderr; ``shown`` are notes already printed when the run began."""
+def _print_summary(report: RunReport, shown: Sequence[str] = (), *, quiet: bool = False) -> None:
+    """The closing table on stderr; ``shown`` are notes already printed when the run began.
+    ``quiet`` leaves only what needs attention (cron mails nothing on a good night)."""
+    if not quiet:
+        _print_table(report)
+        for note in report.notes:
+            if note not in shown:
+                print(f"  note: {note}", file=sys.stderr)
+    _print_problems(report)
+
+
+def _print_table(report: RunReport) -> None:
     t = report.totals()
     rows = [
         ("files", t["files"]),
@@ -306,6 +316,9 @@ def _print_summary(report: RunReport, shown: Sequence[str] = ()) -> None:
     print(f"digest-repair {report.provider} ({report.model}, prompt {report.prompt_version})", file=sys.stderr)
     for label, value in rows:
         print(f"  {label:<36} {value}", file=sys.stderr)
+
+
+def _print_problems(report: RunReport) -> None:
     for paper in report.papers:
         if paper.outcome in ("failed", "skipped"):
             print(
@@ -316,16 +329,13 @@ def _print_summary(report: RunReport, shown: Sequence[str] = ()) -> None:
         for error in file.errors:
             where = f"{file.path}:{error['line']}" if error.get("line") else file.path
             print(f"  error: {where}: {error['message']}", file=sys.stderr)
-    for note in report.notes:
-        if note not in shown:
-            print(f"  note: {note}", file=sys.stderr)
     if report.aborted:
         print(f"  aborted: {report.aborted}", file=sys.stderr)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
     report, shown = _run_job(args, args.paths, _output(args))
-    _print_summary(report, shown)
+    _print_summary(report, shown, quiet=args.quiet)
     return report.exit_code()
 
 
@@ -356,7 +366,7 @@ def cmd_regen(args: argparse.Namespace) -> int:
                 )
             )
     else:
-        _print_summary(report, shown)
+        _print_summary(report, shown, quiet=args.quiet)
     return report.exit_code()
 
 

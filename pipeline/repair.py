@@ -341,7 +341,8 @@ class RepairJob:
         for target in task.targets:
             target.apply(fields)
         task.result.accept(generation, cached=cached, warnings=_unique(problems))
-        task.result.new_fields = fields
+        if self.options.output.mode == "none":  # regen --print shows them; otherwise the files hold them
+            task.result.new_fields = fields
         return True
 
     def _task_done(self, task: Task) -> None:

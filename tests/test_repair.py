@@ -387,3 +387,15 @@ def test_an_unforeseen_error_fails_one_paper_not_the_run(tmp_path: Path) -> None
     outcomes = {p.id: (p.outcome, p.reasons) for p in report.papers}
     assert outcomes == {"2601.00001": ("failed", ["internal_error"]), "2601.00003": ("repaired", [])}
     assert report.exit_code() == 1
+
+
+def test_quiet_prints_nothing_on_a_good_night_and_the_problems_otherwise(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001")), FakePaper("2601.00002")]))
+    assert repair(path, "--provider", "extractive", "--out", tmp_path / "o") == 0
+    assert capsys.readouterr().err == ""
+    assert repair(path, tmp_path / "missing.md", "--provider", "extractive", "--out", tmp_path / "o2") == 2
+    assert (
+        capsys.readouterr().err.strip().splitlines()[-1]
+        == f"  error: {tmp_path / 'missing.md'}: no such file or directory"
+    )
