@@ -395,7 +395,5 @@ def test_quiet_prints_nothing_on_a_good_night_and_the_problems_otherwise(tmp_pat
     assert repair(path, "--provider", "extractive", "--out", tmp_path / "o") == 0
     assert capsys.readouterr().err == ""
     assert repair(path, tmp_path / "missing.md", "--provider", "extractive", "--out", tmp_path / "o2") == 2
-    assert (
-        capsys.readouterr().err.strip().splitlines()[-1]
-        == f"  error: {tmp_path / 'missing.md'}: no such file or directory"
-    )
+    expected = f"  error: {tmp_path / 'missing.md'}: no such file or directory"
+    assert capsys.readouterr().err.splitlines() == [expected]
