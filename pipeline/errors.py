@@ -36,6 +36,10 @@ class InputError(DigestRepairError):
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
 
+    def as_dict(self) -> dict[str, int | str | None]:
+        """The shape reports use for every problem with a file (as ``Notice.as_dict``)."""
+        return {"line": self.line, "level": "error", "message": self.message}
+
 
 class NotADigest(InputError):
     """Text that is neither digest Markdown nor JSON lines; skipped when walking folders."""

@@ -225,8 +225,7 @@ class RepairJob:
     def _days(self, paths: Iterable[str | Path]) -> Iterator[Day]:
         for group in group_days(discover(paths)):
             if isinstance(group, InputError):
-                self.report.files.append(FileResult(path=group.path, errors=[_error(group)]))
-                self.progress.note(f"{group}")
+                self._input_error(group)
                 continue
             loaded = []
             for candidate in group:
@@ -254,7 +253,7 @@ class RepairJob:
         return document
 
     def _input_error(self, error: InputError) -> None:
-        self.report.files.append(FileResult(path=error.path, errors=[_error(error)]))
+        self.report.files.append(FileResult(path=error.path, errors=[error.as_dict()]))
         self.progress.note(str(error))
 
     # -- one paper ----------------------------------------------------------------------
@@ -365,10 +364,10 @@ class RepairJob:
             try:
                 file_result.written = self._write(candidate, document)
             except InputError as exc:
-                file_result.errors.append(_error(exc))
+                file_result.errors.append(exc.as_dict())
                 self.progress.note(str(exc))
             except OSError as exc:
-                file_result.errors.append({"line": None, "level": "error", "message": f"cannot write: {exc}"})
+                file_result.errors.append(InputError(candidate.path, f"cannot write: {exc}").as_dict())
                 self.progress.note(f"{candidate.path}: cannot write: {exc}")
         day.release()  # memory stays flat however many days the run covers
 
@@ -391,10 +390,6 @@ class RepairJob:
             return str(target)
         write_atomic(candidate.path, data, backup=out.backup, expected=document.text.encode("utf-8"))
         return str(candidate.path)
-
-
-def _error(error: InputError) -> dict[str, object]:
-    return {"line": error.line, "level": "error", "message": error.message}
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -112,7 +112,7 @@ def _check_dropped(scan: FileScan, document: Document, crawls: CrawlFinder) -> N
 
 
 def _failed_scan(error: InputError) -> FileScan:
-    return FileScan(path=error.path, errors=[{"line": error.line, "level": "error", "message": error.message}])
+    return FileScan(path=error.path, errors=[error.as_dict()])
 
 
 def dropped_papers(scans: list[FileScan]) -> int:
