@@ -136,6 +136,11 @@ class Document(ABC):
         """Every arXiv id the file holds, entries kept verbatim included."""
         return {paper.id for paper in self.papers}
 
+    def unidentified_lines(self) -> list[int]:
+        """Lines of entries kept verbatim whose arXiv id cannot be read: while there are
+        any, which papers the file lacks is unknown, so none may be restored into it."""
+        return []
+
     def find(self, arxiv_id: str) -> list[Paper]:
         return [paper for paper in self.papers if paper.id == arxiv_id]
 

@@ -43,7 +43,6 @@ ENTRY_TEMPLATE = (
 # starts each section with two blank lines: both are "\n\n\n" after ``</details>``.
 DEFAULT_GAP = "\n\n\n"
 
-_ENTRY_HEADER = re.compile(r"### \[(?P<index>\d+)\] \[[^\r\n]*\]\((?P<url>[^\s)]*)\)")
 _ANCHOR = re.compile(
     r"^<div id='(?P<cat>[^'\r\n]+)'></div>[ \t]*\r?\n(?:[ \t]*\r?\n)*"
     r"# (?P<cat2>[^\r\n]+?) \[\[Back\]\]\(#toc\)[ \t]*\r?\n(?:[ \t]*\r?\n)*",
@@ -81,7 +80,9 @@ class Layout:
     toc_end: int | None  # just after the last TOC line
 
     @classmethod
-    def parse(cls, text: str, entry_starts: Sequence[int]) -> Layout:
+    def parse(cls, text: str, headers: Sequence[re.Match[str]]) -> Layout:
+        """``headers``: the matches of ``markdown.ENTRY_HEADER`` at each entry's start."""
+        entry_starts = [header.start() for header in headers]
         first_eol = text.find("\n")
         eol = "\r\n" if first_eol > 0 and text[first_eol - 1] == "\r" else "\n"
         anchors = [m for m in _ANCHOR.finditer(text) if m["cat"] == m["cat2"]]
@@ -90,16 +91,16 @@ class Layout:
             sections = [_Section(None, 0, entry_starts[0] if entry_starts else len(text))]
         bounds = sorted([s.start for s in sections[1:]] + list(entry_starts) + [len(text)])
         section_gap = entry_gap = None
-        for start in entry_starts:
+        for header in headers:
+            start = header.start()
             stop = bounds[bisect.bisect_right(bounds, start)]
             closing = text.rfind("</details>", start, stop)
             end = closing + len("</details>") if closing != -1 else len(text[start:stop].rstrip()) + start
-            header = _ENTRY_HEADER.match(text, start)
-            assert header is not None  # entry starts are found by this very header
             section = next((s for s in reversed(sections) if s.start <= start), sections[0])
             if section.entries and entry_gap is None and not text[section.entries[-1].end : start].strip():
                 entry_gap = text[section.entries[-1].end : start]
-            section.entries.append(_Entry(start, end, arxiv_id_from_url(header["url"]), header.span("index")))
+            url = header["url"]
+            section.entries.append(_Entry(start, end, url and arxiv_id_from_url(url), header.span("index")))
         for before, after in itertools.pairwise(sections):
             if before.entries and section_gap is None and not text[before.entries[-1].end : after.start].strip():
                 section_gap = text[before.entries[-1].end : after.start]

@@ -165,6 +165,13 @@ class JsonlDigest(Document):
         kept = (_KEPT_ID.search(line.raw) for line in self._lines if line.obj is None)
         return super().present_ids() | {found[1] for found in kept if found}
 
+    def unidentified_lines(self) -> list[int]:
+        return [
+            number
+            for number, line in enumerate(self._lines, start=1)
+            if line.obj is None and line.raw.strip() and not _KEPT_ID.search(line.raw)
+        ]
+
     def _ai_keys(self) -> dict[str, str]:
         """Field name to key as this file writes it (``task`` in pre-April-2025 files)."""
         for line in self._lines:

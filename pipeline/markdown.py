@@ -21,7 +21,9 @@ from .insert import Layout, Plan, Restored, plan
 if TYPE_CHECKING:
     from .crawl import CrawlPaper
 
-_HEADER = re.compile(r"### \[\d+\] ")
+# An entry's first line. It matches wherever an entry starts; ``url`` is None when the rest
+# of the line is not "[Title](url)" (a broken entry, kept verbatim).
+ENTRY_HEADER = re.compile(r"### \[(?P<index>\d+)\] (?:\[[^\r\n]*\]\((?P<url>[^\s)]*)\)[ \t]*(?=\r?$))?", re.M)
 
 
 def _value_until(name: str, next_line: str) -> str:
@@ -91,6 +93,7 @@ class MarkdownDigest(Document):
     format: str = "markdown"
     _edits: dict[tuple[int, int], str] = field(default_factory=dict, repr=False)
     _verbatim_ids: set[str] = field(default_factory=set, repr=False)  # of entries kept as is
+    _unidentified: list[int] = field(default_factory=list, repr=False)  # their lines, when no id
     _restored: list[Restored] = field(default_factory=list, repr=False)
     _layout: Layout | None = field(default=None, repr=False)
     _plan: Plan = field(default_factory=Plan, repr=False)  # the restored papers' edits
@@ -107,9 +110,11 @@ class MarkdownDigest(Document):
             match = _ENTRY.match(text, start, end)
             if match is None:
                 doc.notices.append(Notice(line, _describe_misfit(text, start, end)))
-                header = _HEADER_LINE.match(text, start, end)
-                if header is not None:
-                    doc._verbatim_ids.add(arxiv_id_from_url(header["url"]) or header["url"])
+                url = _header(text, start)["url"]
+                if url is not None:
+                    doc._verbatim_ids.add(arxiv_id_from_url(url) or url)
+                else:
+                    doc._unidentified.append(line)
                 continue
             doc.papers.append(_paper_from(text, match, line))
         doc.notices.extend(doc.duplicate_notices())
@@ -132,12 +137,15 @@ class MarkdownDigest(Document):
     def present_ids(self) -> set[str]:
         return super().present_ids() | self._verbatim_ids
 
+    def unidentified_lines(self) -> list[int]:
+        return list(self._unidentified)
+
     def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
         values = {name: fields[name] for name in FIELDS}
         if any("\n" in value or "\r" in value for value in values.values()):
             raise ValueError("a Markdown field value must be a single line")
         if self._layout is None:
-            self._layout = Layout.parse(self.text, _entry_starts(self.text))
+            self._layout = Layout.parse(self.text, [_header(self.text, start) for start in _entry_starts(self.text)])
         self._restored.append(Restored(paper, values))
         # Every insertion renumbers what follows it: plan them all again from the original.
         self._plan = plan(self._layout, self._restored, order)
@@ -167,7 +175,7 @@ def _entry_starts(text: str) -> list[int]:
     than a multi-line regex scan over a whole digest."""
     starts, pos = [], text.find("### [")
     while pos != -1:
-        if (pos == 0 or text[pos - 1] == "\n" or text[:pos] == "\ufeff") and _HEADER.match(text, pos):
+        if (pos == 0 or text[pos - 1] == "\n" or text[:pos] == "\ufeff") and ENTRY_HEADER.match(text, pos):
             starts.append(pos)
         pos = text.find("### [", pos + 5)
     return starts
@@ -199,13 +207,16 @@ def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:
     )
 
 
-_HEADER_LINE = re.compile(r"### \[(?P<index>\d+)\] \[.*\]\((?P<url>[^\s)]*)\)[ \t]*\r?$", re.M)
+def _header(text: str, start: int) -> re.Match[str]:
+    header = ENTRY_HEADER.match(text, start)
+    assert header is not None  # ``start`` came from _entry_starts, which matched it
+    return header
 
 
 def _describe_misfit(text: str, start: int, end: int) -> str:
     """Say which part of the template a broken entry lacks, e.g. after a truncation."""
-    header = _HEADER_LINE.match(text, start, end)
-    if header is None:
+    header = _header(text, start)
+    if header["url"] is None:
         line = text[start:end].splitlines()[0]
         return f"entry header {line[:60]!r} is not '### [N] [Title](url)'; kept as is"
     name = f"entry [{header['index']}] ({arxiv_id_from_url(header['url']) or header['url']})"

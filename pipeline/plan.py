@@ -170,7 +170,14 @@ class Planner:
             return
         if crawl is None:
             return
-        present = [(document, file_result, document.present_ids()) for _, document, file_result in day.documents]
+        present = []
+        for candidate, document, file_result in day.documents:
+            unknown = document.unidentified_lines()
+            if unknown:
+                message = "an entry whose arXiv id cannot be read: no dropped paper restored into this file"
+                day.errors.append(InputError(candidate.path, message, line=unknown[0]))
+            else:
+                present.append((document, file_result, document.present_ids()))
         for paper in crawl.papers:
             missing = [(document, result) for document, result, ids in present if paper.id not in ids]
             if not missing or (self.ids is not None and paper.id not in self.ids):

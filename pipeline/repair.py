@@ -237,8 +237,13 @@ class RepairJob:
                     loaded.append((candidate, document, result))
             if loaded:
                 day = self.planner.plan(loaded)
-                for error in day.errors:
-                    self._input_error(error)
+                results = {result.path: result for _, _, result in loaded}
+                for error in day.errors:  # on the file's own entry when it is one of the day's
+                    if error.path in results:
+                        results[error.path].errors.append(error.as_dict())
+                        self.progress.note(str(error))
+                    else:
+                        self._input_error(error)
                 self.report.papers.extend(task.result for task in day.tasks)
                 yield day
 

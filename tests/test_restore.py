@@ -378,3 +378,24 @@ def test_each_file_reports_its_own_index(server: str, tmp_path: Path) -> None:
     files = {Path(f["path"]).suffix: f for f in json.loads((tmp_path / "r.json").read_text())["files"]}
     assert {r["id"]: r["index"] for r in files[".md"]["results"]} == {"2601.00001": 1, "2601.00003": 2}
     assert {r["id"]: r["index"] for r in files[".jsonl"]["results"]} == {"2601.00001": 1, "2601.00003": 3}
+
+
+def test_a_broken_entry_header_does_not_stop_a_restore(tmp_path: Path) -> None:
+    """Which papers a file lacks is unknown while one entry's id cannot be read: the failed
+    fields are still repaired, but nothing is restored (it could be that very entry)."""
+    copy = tmp_path / "data-copy"
+    shutil.copytree(DATA, copy)
+    md = copy / "2026-01-15.md"
+    text = md.read_text(encoding="utf-8")
+    first = text.index("### [1] ")
+    broken = text[:first] + "### [1] A title whose link was lost\n" + text[text.index("\n", first) + 1 :]
+    md.write_text(broken, encoding="utf-8")
+    code = main(
+        ["repair", "-q", str(md), "--restore-dropped", "--provider", "extractive", "--report", str(tmp_path / "r.json")]
+    )
+    assert code == 2  # reported, and nothing restored where presence is unknown
+    after = load(md)
+    assert "### [1] A title whose link was lost\n" in md.read_text(encoding="utf-8")
+    assert after.find("2601.10318") == [] and not any(p.failed_fields for p in after.papers)
+    errors = json.loads((tmp_path / "r.json").read_text())["files"][0]["errors"]
+    assert any("cannot be read" in e["message"] and e["line"] == 14 for e in errors)
