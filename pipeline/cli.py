@@ -92,7 +92,11 @@ def _print_scan_text(scan: FileScan) -> None:
         print(f"  suspect [{index}] {arxiv_id}  {fields} in {items[0]['language']}, not {items[0]['expected']}")
     if scan.dropped is None:
         crawl = crawl_path(Path(scan.path))
-        print(f"  dropped papers not checked: no crawl file {crawl.name if crawl else ''} beside it")
+        if crawl is None or not crawl.exists():
+            beside = f"no crawl file {crawl.name} beside it" if crawl else "its name gives no day"
+            print(f"  dropped papers not checked: {beside}")
+        else:
+            print(f"  dropped papers not checked: the crawl file {crawl.name} is unusable (see above)")
     elif scan.dropped:
         print(f"  {len(scan.dropped)} dropped (in the crawl {Path(scan.crawl or '').name}, not here):")
         for item in scan.dropped:

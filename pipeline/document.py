@@ -55,7 +55,7 @@ class Paper:
     """One paper entry; ``fields`` maps each AI field to its text (None when absent).
 
     ``spans`` says where each value sits in the document's text as ``(start, end)``
-    offsets (Markdown: every value; JSONL: the whole line under ``"entry"``).
+    offsets (Markdown only: a JSONL paper is its line, ``line``).
     """
 
     index: int

@@ -102,7 +102,6 @@ class JsonlDigest(Document):
     def parse(cls, path: Path, text: str) -> JsonlDigest:
         doc = cls(path=path, text=text)
         samples: list[tuple[str, Any]] = []
-        offset = 0
         for number, match in enumerate(_LINE.finditer(text), start=1):
             raw = match.group()
             body, _ = _split_eol(raw)
@@ -110,7 +109,6 @@ class JsonlDigest(Document):
                 body = body.removeprefix("\ufeff")
             line = _Line(raw, None)
             doc._lines.append(line)
-            start, offset = offset, offset + len(raw)
             if not body.strip():
                 continue
             try:
@@ -124,9 +122,7 @@ class JsonlDigest(Document):
             line.obj = obj
             if len(samples) < 3:
                 samples.append((body, obj))
-            paper = _paper_from(obj, number, len(doc.papers) + 1)
-            paper.spans["entry"] = (start, offset)
-            doc.papers.append(paper)
+            doc.papers.append(_paper_from(obj, number, len(doc.papers) + 1))
         doc.style = _sniff_style(samples)
         doc.notices.extend(doc.duplicate_notices())
         return doc
