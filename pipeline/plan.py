@@ -39,7 +39,9 @@ def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Ca
         yield from ([candidate] for candidate in group) if len(languages) > 1 else [group]
 
 
-def pick_examples(document: Document, language: str, k: int) -> tuple[Example, ...]:
+def pick_examples(
+    document: Document, language: str, k: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> tuple[Example, ...]:
     """The first ``k`` wholly good papers written in ``language``: the same for every paper
     of the day, so the prompt's prefix (instructions + examples) is cacheable."""
     examples: list[Example] = []
@@ -47,7 +49,7 @@ def pick_examples(document: Document, language: str, k: int) -> tuple[Example, .
         if len(examples) >= k:
             break
         values = paper.fields
-        if paper.failed() or not all(detect_language(values[n] or "") in (language, None) for n in FIELDS):
+        if paper.failed() or not all(detect_language(values[n] or "", thresholds) in (language, None) for n in FIELDS):
             continue
         examples.append(Example(paper.title, paper.abstract, {n: values[n] or "" for n in FIELDS}))
     return tuple(examples)
@@ -124,7 +126,7 @@ class Planner:
         first = ordered[0][1]
         named = next(filter(None, (named_language(candidate.path) for candidate, _, _ in documents)), None)
         language = normalize_language(self.language or named or first.language)
-        examples = pick_examples(first, language, self.examples)
+        examples = pick_examples(first, language, self.examples, self.thresholds)
         by_id: dict[str, Task] = {}
         for _, document, file_result in ordered:
             for paper in document.papers:
