@@ -26,7 +26,7 @@ _CONTROL_BEFORE_LETTER = frozenset("bfrt")
 
 # "\n" + letters is ambiguous: "\nabla" is LaTeX, "step.\nThen" is a newline between
 # sentences. Only these LaTeX commands are kept as LaTeX; any other word is a newline.
-_LATEX_N_COMMANDS = frozenset(
+LATEX_N_COMMANDS = frozenset(
     {
         "nabla", "natural", "ne", "nearrow", "neg", "neq", "newcommand", "newline",
         "nexists", "ngeq", "ngtr", "ni", "nleftarrow", "nleq", "nless", "nmid", "nobreak",
@@ -88,7 +88,7 @@ def _is_meant_escape(text: str, at: int) -> bool:
         return not (after.isascii() and after.isalpha())
     if letter == "n":
         word = _LETTERS.match(text, at)
-        return word is None or word.group() not in _LATEX_N_COMMANDS
+        return word is None or word.group() not in LATEX_N_COMMANDS
     return False
 
 

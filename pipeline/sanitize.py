@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.entities import html5
 
+from .decode import LATEX_N_COMMANDS
 from .fields import MARKDOWN_LABELS
 
 # Labels that start a line of the digest; a value starting with one forges a new field.
@@ -48,7 +49,10 @@ _ALWAYS_LATEX = {"\x07": "\\a", "\x08": "\\b", "\x0b": "\\v", "\x0c": "\\f"}
 # Tab, newline and return are also real whitespace: restore only whole known commands.
 _WHITESPACE_LATEX = {
     "\t": re.compile(r"(?:heta|au|imes|ext|ilde|op|anh|frac)(?![A-Za-z])"),
-    "\n": re.compile(r"(?:abla|eq|u|ot|otin|eg)(?![A-Za-z])"),
+    # The same LaTeX commands the JSON decoder keeps when it meets "\n" + letters.
+    "\n": re.compile(
+        "(?:" + "|".join(sorted((c[1:] for c in LATEX_N_COMMANDS), key=len, reverse=True)) + ")(?![A-Za-z])"
+    ),
     "\r": re.compile(r"(?:ho|ight|angle|ightarrow)(?![A-Za-z])"),
 }
 _ESCAPE_LETTER = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}

@@ -121,3 +121,7 @@ def test_unclosed_tags_with_handlers_or_urls_are_markup(text: str) -> None:
 @pytest.mark.parametrize("text", ["p<0.05 and k<g", "for k<n and m=5", "0<a<1 and b=2", "$x<y$"])
 def test_inequalities_with_equals_signs_are_not_markup(text: str) -> None:
     assert find_markup(text) == [] and sanitize(text) == text
+
+
+def test_a_newline_read_out_of_a_latex_command_is_restored_like_the_decoder_does() -> None:
+    assert sanitize("$a \ne b$ and $x \ni S$ then\nwe go") == "$a \\ne b$ and $x \\ni S$ then we go"
