@@ -137,6 +137,7 @@ _LLM_FLAGS = {
     "max_tokens": ("--max-tokens", int, "completion token limit per request"),
     "concurrency": ("--concurrency", int, "requests in flight across all files (default 8)"),
     "examples": ("--examples", int, "good papers of the same digest shown as style examples (default 2)"),
+    "rpm": ("--rpm", float, "client-side limit of requests per minute, paced evenly (env DIGEST_REPAIR_RPM)"),
 }
 
 
@@ -217,7 +218,7 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
 
 
 # Flags of `repair` that `regen` does not have; their defaults are RepairOptions'.
-_RUN_FLAGS = ("rpm", "max_papers", "max_total_tokens", "grace_s", "restore_dropped", "fix_language")
+_RUN_FLAGS = ("max_papers", "max_total_tokens", "grace_s", "restore_dropped", "fix_language")
 
 
 def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen: Any) -> tuple[RunReport, list[str]]:
@@ -454,7 +455,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     repair.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
     budget = repair.add_argument_group("budget")
-    budget.add_argument("--rpm", type=float, help="client-side limit of requests per minute")
     budget.add_argument("--max-papers", type=int, help="stop scheduling new papers after N")
     budget.add_argument("--max-total-tokens", type=int, help="stop scheduling once this many tokens were used")
     budget.add_argument(

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import httpx
 import openai
+from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential_jitter
@@ -186,6 +187,10 @@ class LLMClient:
         # Requests in flight, across all papers. Held only while a request is on the wire,
         # not while a retry waits, so one paper's back-off never idles a connection.
         self._slots = asyncio.Semaphore(settings.concurrency)
+        # --rpm: one request every 60/rpm seconds, retries and re-asks included; paced rather
+        # than a whole minute's quota at once, which servers enforcing RPM over shorter
+        # windows answer with 429s.
+        self._pace = AsyncLimiter(1, 60 / settings.rpm) if settings.rpm else None
         self.gate = gate or Gate()
         self._backoff = wait_exponential_jitter(
             multiplier=settings.backoff_s, max=settings.backoff_max_s, jitter=settings.backoff_s
@@ -264,6 +269,8 @@ class LLMClient:
             # The SDK's documented low-level call, both ways in plain JSON: create() would
             # walk the body against its TypedDicts and build pydantic models of the answer,
             # which costs more CPU per call than everything else the job does.
+            if self._pace is not None:
+                await self._pace.acquire()
             async with self._slots:
                 self.gate.check()
                 tally.calls += 1

@@ -49,6 +49,7 @@ ENVIRONMENT: dict[str, str] = {
     "max_tokens": "DIGEST_REPAIR_MAX_TOKENS",
     "concurrency": "DIGEST_REPAIR_CONCURRENCY",
     "examples": "DIGEST_REPAIR_EXAMPLES",
+    "rpm": "DIGEST_REPAIR_RPM",
 }
 
 
@@ -69,6 +70,8 @@ class LLMSettings:
     max_tokens: int = DEFAULT_MAX_TOKENS
     concurrency: int = DEFAULT_CONCURRENCY
     examples: int = DEFAULT_EXAMPLES
+    # Requests per minute, paced evenly (0: as fast as the concurrency allows).
+    rpm: float = 0.0
     backoff_s: float = DEFAULT_BACKOFF_S
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S
 
@@ -79,7 +82,7 @@ class LLMSettings:
         for name in ("attempts", "max_tokens", "concurrency"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
-        for name in ("max_reasks", "examples", "max_wait_s", "backoff_s", "backoff_max_s"):
+        for name in ("max_reasks", "examples", "max_wait_s", "backoff_s", "backoff_max_s", "rpm"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         if not (self.timeout_s > 0 and math.isfinite(self.timeout_s)):

@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiolimiter import AsyncLimiter
-
 from .cache import GenerationCache, cache_key
 from .contracts import Gate, Generation, Problem, Provider, Usage
 from .discover import Candidate, discover
@@ -52,7 +50,6 @@ class Output:
 @dataclass(frozen=True)
 class RepairOptions:
     concurrency: int = 8
-    rpm: float | None = None
     max_papers: int | None = None
     max_total_tokens: int | None = None
     language: str | None = None  # overrides each digest's dominant language
@@ -170,7 +167,6 @@ class RepairJob:
         # Papers in progress; the provider limits requests on the wire to ``limit``, and the
         # extra papers prepare their prompts meanwhile. Bounding them keeps days loading lazily.
         admission = asyncio.Semaphore(limit * 2)
-        limiter = AsyncLimiter(self.options.rpm, 60) if self.options.rpm else None
         pending = self._pending
 
         for day in self._days(paths):
@@ -188,7 +184,7 @@ class RepairJob:
                     reason = self._budget_left()  # may have changed while waiting
                     if reason is None:
                         self._scheduled += 1
-                        job = asyncio.create_task(self._generate(task, limiter))
+                        job = asyncio.create_task(self._generate(task))
                         pending.add(job)
                         job.add_done_callback(pending.discard)
                         job.add_done_callback(lambda _: admission.release())
@@ -275,13 +271,11 @@ class RepairJob:
     def _key(self, task: Task) -> str:
         return cache_key(task.request, self.provider.model, self.provider.prompt_version)
 
-    async def _generate(self, task: Task, limiter: AsyncLimiter | None) -> None:
+    async def _generate(self, task: Task) -> None:
         # Derive what validation needs from the abstract now, while other papers' requests
         # are on the wire, rather than in the burst of work when the answers arrive.
         self.validator.prepare(task.request.title, task.request.abstract)
         try:
-            if limiter is not None:
-                await limiter.acquire()
             generation = await self._call(task)
             if generation is not None:
                 self._tokens += generation.usage.total

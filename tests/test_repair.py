@@ -397,3 +397,14 @@ def test_quiet_prints_nothing_on_a_good_night_and_the_problems_otherwise(tmp_pat
     assert repair(path, tmp_path / "missing.md", "--provider", "extractive", "--out", tmp_path / "o2") == 2
     expected = f"  error: {tmp_path / 'missing.md'}: no such file or directory"
     assert capsys.readouterr().err.splitlines() == [expected]
+
+
+def test_rpm_paces_the_requests(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper(f"2601.0000{i}")) for i in range(6)] + [FakePaper("2601.00099")]))
+    report = tmp_path / "r.json"
+    assert repair(path, "--no-cache", "--out", tmp_path / "a", "--report", report) == 0
+    assert json.loads(report.read_text())["totals"]["seconds"] < 0.5
+    assert repair(path, "--no-cache", "--out", tmp_path / "b", "--rpm", "600", "--report", report) == 0
+    assert json.loads(report.read_text())["totals"]["seconds"] >= 0.45  # 6 requests, one per 0.1 s
+    assert calls(server) == 12
