@@ -95,6 +95,8 @@ def schema_problems(answer: object, fields: Sequence[str]) -> list[Problem]:
     """Everything wrong with ``answer`` against the restricted schema, as stable codes."""
     if not isinstance(answer, Mapping):
         return [Problem("not_an_object", None, "the answer must be one JSON object")]
+    if _well_formed(answer, fields):
+        return []
     # Missing and extra keys are computed directly: jsonschema reports them as one error
     # per keyword without naming the field in a structured way.
     problems = [
@@ -113,6 +115,20 @@ def schema_problems(answer: object, fields: Sequence[str]) -> list[Problem]:
         field = str(error.path[0]) if error.path else None
         problems.append(Problem(code, field, _describe(code, field, error.instance)))
     return problems
+
+
+def _well_formed(answer: Mapping[str, Any], fields: Sequence[str]) -> bool:
+    """The common case, decided without running the JSON-schema validator: exactly the
+    requested fields, all strings within their bounds."""
+    if set(answer) != set(fields):
+        return False
+    for name, value in answer.items():
+        if name not in FIELDS or not isinstance(value, str):
+            return False
+        bounds = length_bounds(name)
+        if not bounds.min_chars <= len(value) <= bounds.max_chars:
+            return False
+    return True
 
 
 def parse_summary(answer: Mapping[str, Any]) -> Summary:

@@ -19,7 +19,7 @@ from .fields import FIELDS
 from .language import CHECKED_LANGUAGES, detect_language, normalize_language
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from .sanitize import find_markup
-from .schema import length_bounds, schema_problems
+from .schema import schema_problems
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 # The stable problem codes, in the order the checks run (reports and the README use them).
@@ -120,14 +120,10 @@ class Validator:
         ``expected`` names the fields that must be present (default: those given).
         """
         wanted = tuple(fields) if expected is None else expected
-        problems = (
-            []
-            if _well_formed(fields, wanted)
-            else [
-                Problem("length" if p.code in _LENGTH_CODES else "schema", p.field, p.message)
-                for p in schema_problems(fields, wanted)
-            ]
-        )
+        problems = [
+            Problem("length" if p.code in _LENGTH_CODES else "schema", p.field, p.message)
+            for p in schema_problems(fields, wanted)
+        ]
         if problems and problems[0].field is None:
             return problems  # not an object: nothing else can be read
         texts = {name: value for name, value in fields.items() if name in wanted and isinstance(value, str)}
@@ -202,21 +198,6 @@ class Validator:
                 reported.add(second)
                 problems.append(Problem("duplicate", second, f"{second} repeats {first} (similarity {score:.2f})"))
         return problems
-
-
-def _well_formed(fields: object, wanted: tuple[str, ...]) -> bool:
-    """The common case, decided without building a JSON-schema validator: exactly the
-    wanted fields, all strings within the schema's bounds (else ``schema_problems`` says
-    what is wrong)."""
-    if not isinstance(fields, Mapping) or set(fields) != set(wanted):
-        return False
-    for name, value in fields.items():
-        if name not in FIELDS or not isinstance(value, str):
-            return False
-        bounds = length_bounds(name)
-        if not bounds.min_chars <= len(value) <= bounds.max_chars:
-            return False
-    return True
 
 
 def _longest_copy(value: str, positions: Mapping[str, tuple[int, ...]]) -> int:
