@@ -109,6 +109,9 @@ def _check_dropped(scan: FileScan, document: Document, crawls: CrawlFinder) -> N
     if crawl is not None:
         scan.crawl = str(crawl.path)
         scan.dropped = [paper.as_dict() for paper in crawl.dropped(document)]
+        for line in document.unidentified_lines():
+            message = "an entry whose arXiv id cannot be read: its paper may be listed as dropped"
+            scan.warnings.append({"line": line, "level": "warning", "message": message})
 
 
 def _failed_scan(error: InputError) -> FileScan:

@@ -175,3 +175,19 @@ def test_a_jsonl_line_kept_verbatim_is_not_dropped(tmp_path: Path) -> None:
     assert document.notices and "2601.00003" not in {p.id for p in document.papers}
     crawl = CrawlFinder().find(path)
     assert crawl is not None and [p.id for p in crawl.dropped(document)] == ["2601.00002", "2601.00005"]
+
+
+def test_scan_warns_when_an_unreadable_entry_may_be_listed_as_dropped(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from conftest import DATA
+
+    for name in ("2026-01-15.md", "2026-01-15.jsonl"):
+        shutil.copy(DATA / name, tmp_path / name)
+    md = tmp_path / "2026-01-15.md"
+    text = md.read_text(encoding="utf-8")
+    first = text.index("### [1] ")
+    md.write_text(text[:first] + "### [1] A lost link\n" + text[text.index("\n", first) + 1 :], encoding="utf-8")
+    main(["scan", "--json", str(md)])
+    (file,) = json.loads(capsys.readouterr().out)["files"]
+    assert any("may be listed as dropped" in w["message"] for w in file["warnings"])
