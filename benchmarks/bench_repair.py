@@ -36,14 +36,15 @@ from corpus import write_corpus  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.contracts import PaperRequest  # noqa: E402
-from pipeline.llm_client import LLMClient  # noqa: E402
-from pipeline.llm_config import build_settings  # noqa: E402
-from pipeline.loader import load  # noqa: E402
-from pipeline.openai_provider import OpenAIProvider  # noqa: E402
-from pipeline.plan import pick_examples  # noqa: E402
-from pipeline.prompt import build_messages, load_prompts  # noqa: E402
-from pipeline.repair import Output, RepairJob, RepairOptions  # noqa: E402
-from pipeline.report import RunReport  # noqa: E402
+from pipeline.detect.language import document_language  # noqa: E402
+from pipeline.digest.loader import load  # noqa: E402
+from pipeline.generate.client import LLMClient  # noqa: E402
+from pipeline.generate.openai_provider import OpenAIProvider  # noqa: E402
+from pipeline.generate.prompt import build_messages, load_prompts  # noqa: E402
+from pipeline.generate.settings import build_settings  # noqa: E402
+from pipeline.job.plan import pick_examples  # noqa: E402
+from pipeline.job.repair import Output, RepairJob, RepairOptions  # noqa: E402
+from pipeline.job.report import RunReport  # noqa: E402
 
 PAPERS_PER_DAY = 52  # 2 good papers (the prompt's examples) + 50 failed
 
@@ -155,12 +156,14 @@ def tokens(tmp: Path, latency: float) -> None:
     # The stable prefix, measured on the prompts themselves: serialise each paper's messages
     # and find the longest prefix all papers of the day share.
     document = load(sorted(folder.glob("*.md"))[0])
-    examples = pick_examples(document, document.language, 2)
+    examples = pick_examples(document, document_language(document), 2)
     prompts = load_prompts()
     texts = [
         json.dumps(
             build_messages(
-                PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document.language, examples), prompts, 2
+                PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document_language(document), examples),
+                prompts,
+                2,
             ),
             ensure_ascii=False,
         )

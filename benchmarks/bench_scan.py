@@ -21,7 +21,7 @@ from corpus import write_corpus  # noqa: E402
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from pipeline.scan import scan_paths
+from pipeline.detect.scan import scan_paths
 paths = sorted(Path(sys.argv[1]).iterdir())[: int(sys.argv[2])]
 size = sum(p.stat().st_size for p in paths)
 start = time.perf_counter()

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from mutations import Case, good_cases, mutations  # noqa: E402
 
-from pipeline.validate import CODES, Validator  # noqa: E402
+from pipeline.validate.validator import CODES, Validator  # noqa: E402
 
 
 def _codes(validator: Validator, case: Case) -> set[str]:

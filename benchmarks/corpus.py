@@ -6,9 +6,9 @@ import json
 import random
 from pathlib import Path
 
-from pipeline.fields import FIELDS
-from pipeline.insert import DEFAULT_GAP, ENTRY_TEMPLATE
-from pipeline.placeholders import UPSTREAM_DEFAULTS
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.insert import DEFAULT_GAP, ENTRY_TEMPLATE
+from pipeline.digest.placeholders import UPSTREAM_DEFAULTS
 
 _WORDS = (
     "model",

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 # Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
-    "FIELDS": "fields",
+    "FIELDS": "digest.fields",
     "Aborted": "errors",
     "DigestRepairError": "errors",
     "FatalLLMError": "errors",
@@ -22,27 +22,26 @@ _EXPORTS: dict[str, str] = {
     "LLMError": "errors",
     "NotADigest": "errors",
     "UsageError": "errors",
-    "Document": "document",
-    "Notice": "document",
-    "Paper": "document",
+    "Document": "digest.document",
+    "Notice": "digest.document",
+    "Paper": "digest.document",
     "Gate": "contracts",
     "Generation": "contracts",
     "PaperRequest": "contracts",
     "Problem": "contracts",
-    "detect": "detect",
-    "ExtractiveProvider": "extractive",
-    "LLMClient": "llm_client",
-    "LLMSettings": "llm_config",
-    "build_settings": "llm_config",
-    "iter_documents": "loader",
-    "load": "loader",
-    "OpenAIProvider": "openai_provider",
-    "Output": "repair",
-    "RepairJob": "repair",
-    "RepairOptions": "repair",
-    "RunReport": "report",
-    "scan_paths": "scan",
-    "Validator": "validate",
+    "ExtractiveProvider": "generate.extractive",
+    "LLMClient": "generate.client",
+    "LLMSettings": "generate.settings",
+    "build_settings": "generate.settings",
+    "iter_documents": "digest.loader",
+    "load": "digest.loader",
+    "OpenAIProvider": "generate.openai_provider",
+    "Output": "job.repair",
+    "RepairJob": "job.repair",
+    "RepairOptions": "job.repair",
+    "RunReport": "job.report",
+    "scan_paths": "detect.scan",
+    "Validator": "validate.validator",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -63,8 +62,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .contracts import Gate, Generation, PaperRequest, Problem
-    from .detect import detect
-    from .document import Document, Notice, Paper
+    from .detect.scan import scan_paths
+    from .digest.document import Document, Notice, Paper
+    from .digest.fields import FIELDS
+    from .digest.loader import iter_documents, load
     from .errors import (
         Aborted,
         DigestRepairError,
@@ -75,13 +76,10 @@ if TYPE_CHECKING:
         NotADigest,
         UsageError,
     )
-    from .extractive import ExtractiveProvider
-    from .fields import FIELDS
-    from .llm_client import LLMClient
-    from .llm_config import LLMSettings, build_settings
-    from .loader import iter_documents, load
-    from .openai_provider import OpenAIProvider
-    from .repair import Output, RepairJob, RepairOptions
-    from .report import RunReport
-    from .scan import scan_paths
-    from .validate import Validator
+    from .generate.client import LLMClient
+    from .generate.extractive import ExtractiveProvider
+    from .generate.openai_provider import OpenAIProvider
+    from .generate.settings import LLMSettings, build_settings
+    from .job.repair import Output, RepairJob, RepairOptions
+    from .job.report import RunReport
+    from .validate.validator import Validator

@@ -22,25 +22,25 @@ from typing import Any
 from platformdirs import user_cache_dir
 
 from . import __version__
-from .audit import audit_document, audit_exit_code, audit_totals
-from .cache import GenerationCache
-from .crawl import crawl_path
-from .devserver import add_arguments as add_devserver_arguments
-from .devserver import config_from_args, serve
+from .detect.language import LANGUAGE_ALIASES, normalize_language
+from .detect.scan import FileScan, exit_code, scan_paths, totals
+from .devserver.server import add_arguments as add_devserver_arguments
+from .devserver.server import config_from_args, serve
+from .digest.crawl import crawl_path
+from .digest.fields import FIELDS, parse_field_list
+from .digest.loader import iter_documents, load
+from .digest.placeholders import PlaceholderMatcher
+from .digest.write import write_atomic
 from .errors import DigestRepairError, InputError, UsageError
-from .fields import FIELDS, parse_field_list
-from .language import LANGUAGE_ALIASES, normalize_language
-from .llm_config import RESPONSE_FORMATS, build_settings
-from .loader import iter_documents, load
-from .placeholders import PlaceholderMatcher
-from .progress import Progress
-from .providers import PROVIDERS, choose_provider
-from .repair import Output, RepairJob, RepairOptions
-from .report import RunReport
-from .scan import FileScan, exit_code, scan_paths, totals
+from .generate.cache import GenerationCache
+from .generate.providers import PROVIDERS, choose_provider
+from .generate.settings import RESPONSE_FORMATS, build_settings
+from .job.progress import Progress
+from .job.repair import Output, RepairJob, RepairOptions
+from .job.report import RunReport
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
-from .validate import Validator
-from .write import write_atomic
+from .validate.audit import audit_document, audit_exit_code, audit_totals
+from .validate.validator import Validator
 
 EXIT_USAGE = 2
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.devserver import DevServerConfig, running_server
-from pipeline.llm_config import ENVIRONMENT
+from pipeline.devserver.server import DevServerConfig, running_server
+from pipeline.generate.settings import ENVIRONMENT
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = Path(__file__).resolve().parents[1] / "data"

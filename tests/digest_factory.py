@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from pipeline.fields import FIELDS
-from pipeline.placeholders import UPSTREAM_DEFAULTS
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.placeholders import UPSTREAM_DEFAULTS
 
 FAILED = dict(UPSTREAM_DEFAULTS)
 

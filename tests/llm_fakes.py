@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from pipeline.contracts import Example, PaperRequest, Problem
-from pipeline.llm_client import LLMClient
-from pipeline.llm_config import LLMSettings, build_settings
-from pipeline.openai_provider import OpenAIProvider
+from pipeline.generate.client import LLMClient
+from pipeline.generate.openai_provider import OpenAIProvider
+from pipeline.generate.settings import LLMSettings, build_settings
 
 BASE_URL = "https://llm.test/v1"
 COMPLETIONS = f"{BASE_URL}/chat/completions"

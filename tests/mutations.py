@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline import load
-from pipeline.placeholders import COMPLIANCE_REPLY, UPSTREAM_DEFAULTS
+from pipeline.detect.language import document_language
+from pipeline.digest.placeholders import COMPLIANCE_REPLY, UPSTREAM_DEFAULTS
 
 
 # Files whose good papers are the calibration set: the seeds plus the upstream sample
@@ -54,7 +55,7 @@ def good_cases(shared: Path, *, unique: bool = False) -> list[Case]:
                 continue
             seen.add(paper.id)
             fields = {name: value for name, value in paper.fields.items() if value is not None}
-            cases.append(Case("good", paper.id, paper.title, paper.abstract, document.language, fields))
+            cases.append(Case("good", paper.id, paper.title, paper.abstract, document_language(document), fields))
     return cases
 
 

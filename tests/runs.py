@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.cli import main
-from pipeline.devserver import fetch_stats
+from pipeline.devserver.server import fetch_stats
 
 
 def calls(url: str) -> int:

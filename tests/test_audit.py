@@ -7,7 +7,7 @@ from pathlib import Path
 from digest_factory import FakePaper, failed, jsonl, markdown
 
 from pipeline import load
-from pipeline.audit import audit_document, audit_exit_code, audit_totals
+from pipeline.validate.audit import audit_document, audit_exit_code, audit_totals
 
 GOOD = FakePaper("2601.00001")
 WRONG_NUMBER = FakePaper("2601.00002", fields={**GOOD.fields, "result": "实验表明性能提升了47%。"})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mutations import Case, good_cases, mutations
 
-from pipeline.validate import DEFAULT_VALIDATOR
+from pipeline.validate.validator import DEFAULT_VALIDATOR
 
 # Share of real, accepted papers that must pass each lexical check.
 MIN_GOOD_PASS = 0.97

@@ -11,7 +11,7 @@ from digest_factory import FakePaper, jsonl, markdown
 
 from pipeline import load
 from pipeline.cli import main
-from pipeline.crawl import CrawlFinder, crawl_path, read_crawl
+from pipeline.digest.crawl import CrawlFinder, crawl_path, read_crawl
 
 
 def crawl_lines(papers: list[FakePaper]) -> str:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.decode import DecodeError, decode_object, repair_escapes
+from pipeline.generate.decode import DecodeError, decode_object, repair_escapes
 
 
 def test_plain_json() -> None:

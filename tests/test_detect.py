@@ -8,9 +8,9 @@ import pytest
 from digest_factory import FakePaper, failed, markdown
 
 from pipeline import load
-from pipeline.detect import detect
-from pipeline.markdown import MarkdownDigest
-from pipeline.placeholders import COMPLIANCE_REPLY, PLACEHOLDERS, PlaceholderMatcher
+from pipeline.detect.failures import detect
+from pipeline.digest.markdown import MarkdownDigest
+from pipeline.digest.placeholders import COMPLIANCE_REPLY, PLACEHOLDERS, PlaceholderMatcher
 
 
 def doc_with(value: str, field: str = "result") -> MarkdownDigest:

@@ -16,7 +16,8 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from pipeline.contracts import PaperRequest
-from pipeline.devserver import (
+from pipeline.detect.language import detect_language
+from pipeline.devserver.server import (
     SCHEMA_UNSUPPORTED_MESSAGE,
     DevServerConfig,
     add_arguments,
@@ -25,9 +26,8 @@ from pipeline.devserver import (
     parse_duration,
     running_server,
 )
-from pipeline.fields import FIELDS
-from pipeline.language import detect_language
-from pipeline.validate import Validator
+from pipeline.digest.fields import FIELDS
+from pipeline.validate.validator import Validator
 
 TITLE = "SparQ-Lite: Sparse Attention for Long Contexts"
 ABSTRACT = (

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import pytest
 
 from pipeline.contracts import PaperRequest, Problem
-from pipeline.extractive import MARK_PREFIX, ExtractiveProvider, split_sentences, trim
-from pipeline.fields import FIELDS
-from pipeline.schema import LengthBounds, length_bounds
-from pipeline.validate import Validator
+from pipeline.digest.fields import FIELDS
+from pipeline.generate.extractive import MARK_PREFIX, ExtractiveProvider, split_sentences, trim
+from pipeline.generate.schema import LengthBounds, length_bounds
+from pipeline.validate.validator import Validator
 
 # Real abstracts from an upstream digest (2026-04-15).
 DENOISING = (

@@ -9,8 +9,8 @@ import pytest
 from digest_factory import FakePaper, failed, jsonl
 
 from pipeline import load
-from pipeline.fields import FIELDS
-from pipeline.jsonl import JsonlDigest
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.jsonl import JsonlDigest
 
 
 def parse(text: str) -> JsonlDigest:

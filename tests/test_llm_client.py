@@ -30,7 +30,7 @@ from pipeline.errors import (
     TransientLLMError,
     UsageError,
 )
-from pipeline.llm_client import (
+from pipeline.generate.client import (
     CallTally,
     Completion,
     LLMClient,
@@ -39,8 +39,8 @@ from pipeline.llm_client import (
     map_sdk_error,
     retry_after,
 )
-from pipeline.llm_config import DEFAULT_MODEL, ENVIRONMENT, LLMSettings, build_settings
-from pipeline.schema import restricted_schema
+from pipeline.generate.schema import restricted_schema
+from pipeline.generate.settings import DEFAULT_MODEL, ENVIRONMENT, LLMSettings, build_settings
 
 MESSAGES = [{"role": "system", "content": "Answer in json."}, {"role": "user", "content": "hi"}]
 SCHEMA = restricted_schema(("tldr",))

@@ -8,8 +8,8 @@ import pytest
 from digest_factory import FakePaper, failed, markdown
 
 from pipeline import load
-from pipeline.fields import FIELDS
-from pipeline.markdown import MarkdownDigest
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.markdown import MarkdownDigest
 
 
 def parse(text: str, name: str = "digest.md") -> MarkdownDigest:

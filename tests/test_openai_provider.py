@@ -28,8 +28,8 @@ from llm_fakes import (
 
 from pipeline.contracts import Generation, PaperRequest, Problem, Provider, Validate
 from pipeline.errors import Aborted, FatalLLMError, GenerationFailed
-from pipeline.openai_provider import OpenAIProvider
-from pipeline.schema import restricted_schema
+from pipeline.generate.openai_provider import OpenAIProvider
+from pipeline.generate.schema import restricted_schema
 
 TWO = {name: GOOD[name] for name in ("tldr", "method")}
 

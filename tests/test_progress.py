@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from pipeline.contracts import Usage
-from pipeline.progress import Progress
-from pipeline.report import PaperResult
+from pipeline.job.progress import Progress
+from pipeline.job.report import PaperResult
 
 
 class Terminal(io.StringIO):

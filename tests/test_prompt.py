@@ -10,7 +10,7 @@ import pytest
 from llm_fakes import example, paper
 
 from pipeline.contracts import Problem
-from pipeline.prompt import Prompts, build_messages, build_reask_messages, load_prompts
+from pipeline.generate.prompt import Prompts, build_messages, build_reask_messages, load_prompts
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.quantities import Source, extract, unsupported
 from pipeline.thresholds import DEFAULT_THRESHOLDS as T
+from pipeline.validate.quantities import Source, extract, unsupported
 
 
 def _supported(field: str, abstract: str) -> bool:

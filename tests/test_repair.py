@@ -14,10 +14,10 @@ from runs import calls, repair
 from pipeline import load
 from pipeline.cli import main
 from pipeline.contracts import PaperRequest
-from pipeline.fields import FIELDS
-from pipeline.language import detect_language
-from pipeline.resources import schema
-from pipeline.validate import Validator
+from pipeline.detect.language import detect_language
+from pipeline.digest.fields import FIELDS
+from pipeline.generate.resources import schema
+from pipeline.validate.validator import Validator
 
 
 def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:

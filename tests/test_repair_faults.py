@@ -20,9 +20,9 @@ from llm_fakes import completion
 
 from pipeline import load
 from pipeline.cli import main
-from pipeline.devserver import DevServerConfig, fetch_stats, running_server
-from pipeline.devserver_answers import build_answer, parse_task
-from pipeline.fields import FIELDS
+from pipeline.devserver.answers import build_answer, parse_task
+from pipeline.devserver.server import DevServerConfig, fetch_stats, running_server
+from pipeline.digest.fields import FIELDS
 
 BASE = "http://llm.test/v1"
 

@@ -18,12 +18,12 @@ from runs import calls, repair
 
 from pipeline import load
 from pipeline.cli import main
-from pipeline.crawl import read_crawl
-from pipeline.devserver_answers import build_answer, parse_task
-from pipeline.fields import FIELDS
-from pipeline.jsonl import JsonlDigest
-from pipeline.markdown import MarkdownDigest
-from pipeline.resources import schema
+from pipeline.devserver.answers import build_answer, parse_task
+from pipeline.digest.crawl import read_crawl
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.jsonl import JsonlDigest
+from pipeline.digest.markdown import MarkdownDigest
+from pipeline.generate.resources import schema
 
 DAY = "2026-01-20"
 MD, ENHANCED, CRAWL = f"{DAY}.md", f"{DAY}_AI_enhanced_Chinese.jsonl", f"{DAY}.jsonl"

@@ -9,9 +9,9 @@ from digest_factory import FakePaper, markdown
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.fields import FIELDS
-from pipeline.jsonl import JsonlDigest
-from pipeline.markdown import MarkdownDigest
+from pipeline.digest.fields import FIELDS
+from pipeline.digest.jsonl import JsonlDigest
+from pipeline.digest.markdown import MarkdownDigest
 
 _LINE_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\n\r\x85\u2028\u2029")
 one_line = st.text(_LINE_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)

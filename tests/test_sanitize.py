@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.sanitize import find_markup, sanitize
+from pipeline.digest.markup import find_markup, sanitize
 
 SAFE = [
     "当k<g时，c>D(P)成立",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from pipeline.fields import FIELDS, MARKDOWN_LABELS
-from pipeline.placeholders import DEFAULT_MATCHER
-from pipeline.schema import (
+from pipeline.digest.fields import FIELDS, MARKDOWN_LABELS
+from pipeline.digest.placeholders import DEFAULT_MATCHER
+from pipeline.generate.schema import (
     Summary,
     length_bounds,
     parse_summary,

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import respx
 
-from pipeline.transport import ShardedTransport
+from pipeline.generate.transport import ShardedTransport
 
 
 def test_concurrent_requests_spread_over_shards_and_slots_are_returned() -> None:
@@ -33,7 +33,7 @@ def test_concurrent_requests_spread_over_shards_and_slots_are_returned() -> None
 
 
 def test_proxies_come_from_the_environment_like_httpx_default(monkeypatch) -> None:
-    from pipeline.transport import environment_proxy
+    from pipeline.generate.transport import environment_proxy
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipeline.contracts import PaperRequest, Validate
-from pipeline.placeholders import COMPLIANCE_REPLY
+from pipeline.digest.placeholders import COMPLIANCE_REPLY
 from pipeline.thresholds import Thresholds
-from pipeline.validate import DEFAULT_VALIDATOR, Validator
+from pipeline.validate.validator import DEFAULT_VALIDATOR, Validator
 
 TITLE = "HSS: Hierarchical Sparse Plus Low-Rank Compression of LLaMA-7B"
 ABSTRACT = (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.digest.write import output_path, unified_diff, write_atomic
 from pipeline.errors import InputError
-from pipeline.write import output_path, unified_diff, write_atomic
 
 
 def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:

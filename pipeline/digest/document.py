@@ -1,0 +1,191 @@
+"""The format-independent digest model: papers, notices, edits, and ``load``.
+
+A document keeps the exact text it was read from and a list of papers that point into
+it. Changing a field or inserting a paper records an edit; ``render`` splices the edits
+into the original text, so every byte outside a changed value comes back as it was read.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .fields import FIELDS
+from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/(.+?)(?:v\d+)?(?:\.pdf)?/?$")
+
+
+def arxiv_id_from_url(url: str) -> str | None:
+    """``2601.07839`` from ``https://arxiv.org/abs/2601.07839v2`` (None for other URLs)."""
+    match = _ARXIV_ID.search(url.strip())
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line-level problem in a file that was otherwise read (kept verbatim, reported).
+
+    ``level`` is ``"error"`` when part of the file could not be parsed (scan exits 2) and
+    ``"warning"`` when everything was parsed but deserves a look (duplicate ids).
+    """
+
+    line: int
+    message: str
+    level: str = "error"
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"line": self.line, "level": self.level, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CrawlPaper:
+    """One paper of the crawl; ``record`` is its JSON object, keys in the crawl's order."""
+
+    position: int  # 1-based, first occurrence in the crawl
+    record: dict[str, Any] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def title(self) -> str:
+        return str(self.record.get("title") or "")
+
+    @property
+    def category(self) -> str:
+        """The main category, ``categories[0]``: the Markdown section the paper belongs in."""
+        categories = self.record.get("categories")
+        return str(categories[0]) if isinstance(categories, list) and categories else ""
+
+    @property
+    def authors(self) -> list[str]:
+        authors = self.record.get("authors")
+        return [str(a) for a in authors] if isinstance(authors, list) else []
+
+    @property
+    def abstract(self) -> str:
+        return str(self.record.get("summary") or "")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "category": self.category}
+
+
+@dataclass
+class Paper:
+    """One paper entry; ``fields`` maps each AI field to its text (None when absent).
+
+    ``spans`` says where each value sits in the document's text as ``(start, end)``
+    offsets (Markdown only: a JSONL paper is its line, ``line``).
+    """
+
+    index: int
+    id: str
+    title: str
+    url: str
+    authors: str
+    category: str
+    abstract: str
+    fields: dict[str, str | None]
+    line: int
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def failed(self, matcher: PlaceholderMatcher = DEFAULT_MATCHER) -> tuple[str, ...]:
+        """The fields that are missing, blank or a failure placeholder."""
+        return tuple(name for name in FIELDS if matcher.is_failed(self.fields.get(name)))
+
+    @property
+    def failed_fields(self) -> tuple[str, ...]:
+        return self.failed()
+
+
+@dataclass
+class Document(ABC):
+    """A parsed digest file. Subclasses know their markup; this class knows the rest."""
+
+    path: Path
+    text: str
+    papers: list[Paper] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    format: str = "digest"
+
+    @abstractmethod
+    def set_field(self, paper: Paper, name: str, value: str) -> None:
+        """Replace one AI field of ``paper``; only that value's bytes change on render."""
+
+    @abstractmethod
+    def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
+        """Add a paper the digest lacks, with all five ``fields``, where ``order`` (arXiv id
+        to crawl position) puts it; ``papers`` stays as parsed, the change shows on render."""
+
+    @abstractmethod
+    def render_text(self) -> str:
+        """The document's text with every recorded change applied."""
+
+    @property
+    @abstractmethod
+    def changed(self) -> bool:
+        """True once any field was set to a value different from the original, or a paper inserted."""
+
+    def render(self) -> bytes:
+        """The bytes to write: the input, byte for byte, where nothing changed."""
+        return self.render_text().encode("utf-8")
+
+    @property
+    def is_crawl(self) -> bool:
+        """True for upstream's raw crawl (papers without any AI fields), not a digest."""
+        return False
+
+    def present_ids(self) -> set[str]:
+        """Every arXiv id the file holds, entries kept verbatim included."""
+        return {paper.id for paper in self.papers}
+
+    def unidentified_lines(self) -> list[int]:
+        """Lines of entries kept verbatim whose arXiv id cannot be read: while there are
+        any, which papers the file lacks is unknown, so none may be restored into it."""
+        return []
+
+    def find(self, arxiv_id: str) -> list[Paper]:
+        return [paper for paper in self.papers if paper.id == arxiv_id]
+
+    def duplicate_notices(self) -> list[Notice]:
+        """One notice per repeated arXiv id (the papers themselves are all kept)."""
+        first_line: dict[str, int] = {}
+        notices = []
+        for paper in self.papers:
+            if paper.id in first_line:
+                message = f"duplicate arXiv id {paper.id} (first at line {first_line[paper.id]})"
+                notices.append(Notice(paper.line, message, level="warning"))
+            else:
+                first_line[paper.id] = paper.line
+        return notices
+
+
+def read_text(path: Path) -> str:
+    """Read a digest as exact text, or raise InputError saying why it is unusable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise InputError(path, "empty file")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise InputError(path, "binary file (contains NUL bytes), not a digest", line=line)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
+        raise InputError(path, message, line=line) from None

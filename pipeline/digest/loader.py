@@ -1,0 +1,59 @@
+"""Open digests by content, whatever their extension (the seeds end in ``.txt``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import InputError, NotADigest
+from .discover import Candidate, discover
+from .document import Document, read_text
+from .jsonl import JsonlDigest, looks_like_jsonl
+from .markdown import MarkdownDigest, looks_like_markdown
+
+
+def load(path: str | os.PathLike[str]) -> Document:
+    """Parse a Markdown or JSONL digest; InputError (naming file and line) if it is neither."""
+    path = Path(path)
+    text = read_text(path)
+    if looks_like_jsonl(text):
+        return JsonlDigest.parse(path, text)
+    if looks_like_markdown(text):
+        return MarkdownDigest.parse(path, text)
+    raise NotADigest(path, "not a digest: neither '### [N] [Title](url)' entries nor JSON lines", line=1)
+
+
+def open_candidate(candidate: Candidate) -> Document | None:
+    """Load a discovered file, or None when a folder walk should pass over it quietly.
+
+    Raises InputError for files the user named that cannot be used. A raw crawl file
+    (JSON lines without any ``"AI"`` object) is never a digest: read as one, every paper
+    in it would look failed.
+    """
+    try:
+        document = load(candidate.path)
+    except NotADigest:
+        if candidate.explicit:
+            raise
+        return None
+    if document.is_crawl:
+        if candidate.explicit:
+            raise NotADigest(candidate.path, 'upstream\'s raw crawl (no "AI" fields), not a digest', line=1)
+        return None
+    return document
+
+
+def iter_documents(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Document | InputError]:
+    """Every digest under ``paths``, one at a time; problems are yielded, never raised."""
+    for candidate in discover(paths):
+        if isinstance(candidate, InputError):
+            yield candidate
+            continue
+        try:
+            document = open_candidate(candidate)
+        except InputError as exc:
+            yield exc
+            continue
+        if document is not None:
+            yield document

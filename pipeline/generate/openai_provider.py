@@ -1,0 +1,155 @@
+"""The provider: ask for one paper's fields, check the answer, re-ask until it is usable.
+
+Transport failures are retried inside ``LLMClient``; this loop reacts to the *content*:
+a truncated answer is asked again with more room, an invalid one is re-asked with its
+problems, a refusal is final. Every outcome carries the accounting reports need.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+
+from ..contracts import Generation, PaperRequest, Problem, Validate
+from ..errors import FatalLLMError, GenerationFailed, LLMError
+from .client import CallTally, Clock, Completion, LLMClient
+from .decode import DecodeError, decode_object
+from .prompt import Prompts, build_messages, build_reask_messages, load_prompts
+from .schema import parse_summary, restricted_schema, schema_problems
+from .settings import LLMSettings
+
+logger = logging.getLogger("pipeline.llm")
+
+# A truncated answer is asked once more with this many times the token budget.
+LENGTH_RETRY_FACTOR = 2
+
+# finish_reason values that end the paper with that reason code (no re-ask helps).
+_FINAL_FINISH_REASONS = frozenset({"content_filter"})
+
+
+class OpenAIProvider:
+    """``contracts.Provider`` for any OpenAI-compatible chat completions server."""
+
+    name = "openai"
+    expected_problems: frozenset[str] = frozenset()  # a model's answer must pass every check
+
+    def __init__(
+        self,
+        client: LLMClient,
+        settings: LLMSettings,
+        *,
+        prompts: Prompts | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._prompts = prompts or load_prompts()
+        self._clock = clock
+
+    @property
+    def model(self) -> str:
+        return self._settings.model
+
+    @property
+    def prompt_version(self) -> str:
+        return self._prompts.version
+
+    async def generate(self, request: PaperRequest, validate: Validate) -> Generation:
+        """Validated fields for ``request.fields``, or ``GenerationFailed``.
+
+        ``FatalLLMError`` (bad key, no permission) propagates: it must stop the whole run.
+        """
+        paper = _Paper(request, CallTally(request.id), started=self._clock())
+        schema = restricted_schema(request.fields)
+        examples = self._settings.examples
+        messages = build_messages(request, self._prompts, examples)
+        max_tokens = self._settings.max_tokens
+        while True:
+            try:
+                completion = await self._client.complete(messages, schema, max_tokens=max_tokens, tally=paper.tally)
+            except FatalLLMError:
+                raise
+            except LLMError as exc:
+                raise paper.failed([exc.reason], str(exc)) from exc
+
+            if completion.finish_reason == "length" and max_tokens == self._settings.max_tokens:
+                max_tokens *= LENGTH_RETRY_FACTOR
+                logger.info("paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens)
+                continue
+            final = _final_reason(completion)
+            if final is not None:
+                raise paper.failed([final[0]], final[1], completion.content)
+
+            fields, problems = _check(request, completion, validate)
+            if not problems:
+                return Generation(
+                    fields=fields,
+                    provider=self.name,
+                    model=completion.model,
+                    prompt_version=self._prompts.version,
+                    mode=completion.mode.value,
+                    attempts=paper.tally.calls,
+                    reasks=paper.reasks,
+                    latency_s=self._clock() - paper.started,
+                    usage=paper.tally.usage,
+                    checked=True,
+                )
+            if paper.reasks >= self._settings.max_reasks:
+                reasons = sorted({problem.code for problem in problems})
+                summary = "; ".join(f"{p.field or '-'}: {p.message}" for p in problems)
+                raise paper.failed(reasons, summary, completion.content)
+            paper.reasks += 1
+            logger.info(
+                "paper=%s re-ask %d/%d: %s", request.id, paper.reasks, self._settings.max_reasks,
+                ", ".join(problem.code for problem in problems),
+            )  # fmt: skip
+            messages = build_reask_messages(request, self._prompts, examples, completion.content, problems)
+
+
+@dataclass
+class _Paper:
+    """One paper's progress through the loop, for the failure report."""
+
+    request: PaperRequest
+    tally: CallTally
+    started: float
+    reasks: int = 0
+
+    def failed(self, reasons: list[str], detail: str, last_output: str | None = None) -> GenerationFailed:
+        logger.warning("paper=%s gave up (%s): %s", self.request.id, ", ".join(reasons), detail)
+        return GenerationFailed(
+            reasons,
+            f"paper {self.request.id}: gave up after {self.tally.calls} call(s) and {self.reasks} re-ask(s): {detail}",
+            attempts=self.tally.calls,
+            reasks=self.reasks,
+            last_output=last_output,
+            usage=asdict(self.tally.usage),
+        )
+
+
+def _final_reason(completion: Completion) -> tuple[str, str] | None:
+    """(reason code, detail) when no re-ask can help: refusal, filter, still truncated."""
+    if completion.refusal:
+        return "refusal", completion.refusal
+    if completion.finish_reason in _FINAL_FINISH_REASONS:
+        return str(completion.finish_reason), f"finish_reason={completion.finish_reason}"
+    if completion.finish_reason == "length":
+        return "length", "the answer was still truncated with a larger max_tokens"
+    return None
+
+
+def _check(request: PaperRequest, completion: Completion, validate: Validate) -> tuple[dict[str, str], list[Problem]]:
+    """Decode, check against the schema, then run the injected validator."""
+    try:
+        answer = decode_object(completion.content)
+    except DecodeError as exc:
+        return {}, [Problem("invalid_json", None, f"{exc}; answer with one JSON object")]
+    # Surrounding whitespace is never wanted; strip before the length bounds are checked.
+    answer = {key: value.strip() if isinstance(value, str) else value for key, value in answer.items()}
+    problems = schema_problems(answer, request.fields)
+    if problems:
+        return {}, problems
+    fields = parse_summary(answer).present()
+    return fields, list(validate(request, MappingProxyType(fields)))

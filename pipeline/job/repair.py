@@ -1,0 +1,395 @@
+"""The repair job: load, plan, generate, validate and write, over many files at once.
+
+Data flows one way: files are grouped into days and planned into tasks (``plan.py``: one
+generation per arXiv id serves the day's ``.md`` and ``.jsonl``; with ``restore_dropped``
+a paper of the day's crawl that a file lacks is one more task, inserted rather than
+set). Tasks run concurrently across all files, and a day's files are written as soon as
+its last task finishes. Days are loaded as work reaches them, so memory stays flat
+however many files a run covers. A paper whose generation fails changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..contracts import Gate, Generation, Problem, Provider, Usage
+from ..digest.discover import Candidate, discover
+from ..digest.document import Document
+from ..digest.loader import open_candidate
+from ..digest.markup import sanitize
+from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from ..digest.write import output_path, unified_diff, write_atomic
+from ..errors import Aborted, FatalLLMError, GenerationFailed, InputError
+from ..generate.cache import GenerationCache, cache_key
+from ..validate.validator import Validator
+from .plan import Day, Planner, Task, group_days
+from .progress import Progress
+from .report import FileResult, RunReport
+
+logger = logging.getLogger("pipeline.repair")
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where repaired text goes: ``in-place``, ``out`` (copies in ``out_dir``), ``dry-run``
+    (a unified diff, nothing written) or ``none`` (nothing written, nothing shown)."""
+
+    mode: str = "in-place"
+    out_dir: Path | None = None
+    backup: bool = False
+
+
+@dataclass(frozen=True)
+class RepairOptions:
+    concurrency: int = 8
+    max_papers: int | None = None
+    max_total_tokens: int | None = None
+    language: str | None = None  # overrides each digest's dominant language
+    examples: int = 2
+    grace_s: float = 30.0  # how long in-flight calls may finish after SIGINT/SIGTERM
+    output: Output = field(default_factory=Output)
+    # regen: only these ids, these fields (None: the failed ones), even when not failed.
+    ids: frozenset[str] | None = None
+    fields: tuple[str, ...] | None = None
+    restore_dropped: bool = False  # insert the papers of the day's crawl that a file lacks
+    fix_language: bool = False  # also regenerate fields written in another language
+
+
+class RepairJob:
+    """One run over many paths; ``run`` returns the report, never raises for one paper."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        options: RepairOptions,
+        report: RunReport,
+        validator: Validator | None = None,
+        matcher: PlaceholderMatcher = DEFAULT_MATCHER,
+        cache: GenerationCache | None = None,
+        fallback: Provider | None = None,
+        progress: Progress | None = None,
+        gate: Gate | None = None,
+        emit: Callable[[str], None] = print,
+    ) -> None:
+        self.provider = provider
+        self.fallback = fallback
+        self.options = options
+        self.report = report
+        self.validator = validator or Validator(matcher=matcher)
+        self.matcher = matcher
+        self.cache = cache
+        self.progress = progress or Progress(enabled=False)
+        self.emit = emit
+        self.gate = gate or Gate()  # shared with the LLM client: closing it stops new requests
+        self._stop_reason: str | None = None
+        self._scheduled = 0
+        self._tokens = 0
+        self._open_days: list[Day] = []
+        self._pending: set[asyncio.Task[None]] = set()  # papers in progress
+        self._written: set[Path] = set()  # --out targets of this run
+        self.planner = Planner(
+            language=options.language,
+            examples=options.examples,
+            ids=options.ids,
+            fields=options.fields,
+            restore_dropped=options.restore_dropped,
+            fix_language=options.fix_language,
+            matcher=matcher,
+            thresholds=self.validator.thresholds,
+        )
+        # Problems a provider's output is known to have, written anyway and reported as
+        # warnings: the extractive provider cannot translate ("language", "length").
+        self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
+
+    # -- stopping ---------------------------------------------------------------------
+
+    def stop(self, reason: str, *, grace: float = 0.0) -> None:
+        """Stop scheduling new papers (signal, auth failure); requests already on the wire
+        may finish for ``grace`` seconds, then every paper still in progress is cancelled."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            self.gate.close(reason)
+            self.progress.note(f"stopping: {reason}")
+            asyncio.get_running_loop().call_later(grace, self._cancel_pending)
+
+    def _cancel_pending(self) -> None:
+        for job in list(self._pending):
+            job.cancel()
+
+    def _budget_left(self) -> str | None:
+        """Why no further paper may start, or None."""
+        if self._stop_reason:
+            return self._stop_reason
+        o = self.options
+        if o.max_papers is not None and self._scheduled >= o.max_papers:
+            return "budget"
+        if o.max_total_tokens is not None and self._tokens >= o.max_total_tokens:
+            return "budget"
+        return None
+
+    # -- the run ----------------------------------------------------------------------
+
+    async def run(self, paths: Iterable[str | Path]) -> RunReport:
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        handled = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal)
+                handled.append(sig)
+        try:
+            await self._run(paths)
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            self.report.seconds = time.monotonic() - started
+            self.progress.close()
+        return self.report
+
+    def _on_signal(self) -> None:
+        if self.report.interrupted:  # a second Ctrl-C: no more waiting
+            self._cancel_pending()
+            return
+        self.report.interrupted = True
+        self.stop("interrupted", grace=self.options.grace_s)
+
+    async def _run(self, paths: Iterable[str | Path]) -> None:
+        limit = self.options.concurrency
+        # Papers in progress; the provider limits requests on the wire to ``limit``, and the
+        # extra papers prepare their prompts meanwhile. Bounding them keeps days loading lazily.
+        admission = asyncio.Semaphore(limit * 2)
+        pending = self._pending
+
+        for day in self._days(paths):
+            self._open_days.append(day)
+            self.progress.add_total(len(day.tasks))
+            if not day.tasks:
+                self._finish_day(day)
+            for task in day.tasks:
+                reason = self._budget_left()
+                if reason is None and self._try_cache(task):
+                    self._task_done(task)
+                    continue
+                if reason is None:
+                    await admission.acquire()
+                    reason = self._budget_left()  # may have changed while waiting
+                    if reason is None:
+                        self._scheduled += 1
+                        job = asyncio.create_task(self._generate(task))
+                        pending.add(job)
+                        job.add_done_callback(pending.discard)
+                        job.add_done_callback(lambda _: admission.release())
+                        continue
+                    admission.release()
+                task.result.skip(reason)
+                self._task_done(task)
+            if self._stop_reason is not None:
+                break  # interrupted or aborted: do not even load the remaining days
+
+        # A stop cancels what is left after its grace period (see stop()).
+        await asyncio.gather(*pending, return_exceptions=True)
+        for day in list(self._open_days):
+            self._finish_day(day)
+        self._note_expected_problems()
+        if self._stop_reason and not self.report.interrupted:
+            self.report.aborted = self._stop_reason
+        elif self._scheduled == 0 and any("budget" in p.reasons for p in self.report.papers):
+            self.report.aborted = "budget exhausted before any paper was repaired"
+
+    def _note_expected_problems(self) -> None:
+        """Say in the report, not only per paper, what was written with known problems."""
+        for provider, codes in self._expected.items():
+            papers = [p for p in self.report.papers if p.provider == provider and p.warnings]
+            if papers:
+                found = sorted({w.code for p in papers for w in p.warnings} & codes)
+                self.report.notes.append(
+                    f"{len(papers)} paper(s) written by the {provider} provider carry expected problems "
+                    f"({', '.join(found)}): see each paper's warnings"
+                )
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _days(self, paths: Iterable[str | Path]) -> Iterator[Day]:
+        for group in group_days(discover(paths)):
+            if isinstance(group, InputError):
+                self._input_error(group)
+                continue
+            loaded = []
+            for candidate in group:
+                document = self._load(candidate)
+                if document is not None:
+                    result = FileResult(path=str(candidate.path), format=document.format, papers=len(document.papers))
+                    result.errors += [n.as_dict() for n in document.notices if n.level == "error"]
+                    self.report.files.append(result)
+                    loaded.append((candidate, document, result))
+            if loaded:
+                day = self.planner.plan(loaded)
+                results = {result.path: result for _, _, result in loaded}
+                for error in day.errors:  # on the file's own entry when it is one of the day's
+                    if error.path in results:
+                        results[error.path].errors.append(error.as_dict())
+                        self.progress.note(str(error))
+                    else:
+                        self._input_error(error)
+                self.report.papers.extend(task.result for task in day.tasks)
+                yield day
+
+    def _load(self, candidate: Candidate) -> Document | None:
+        try:
+            document = open_candidate(candidate)
+        except InputError as exc:
+            self._input_error(exc)
+            return None
+        for notice in document.notices if document else ():
+            self.progress.note(f"{candidate.path}:{notice.line}: {notice.level}: {notice.message}")
+        return document
+
+    def _input_error(self, error: InputError) -> None:
+        self.report.files.append(FileResult(path=error.path, errors=[error.as_dict()]))
+        self.progress.note(str(error))
+
+    # -- one paper ----------------------------------------------------------------------
+
+    def _try_cache(self, task: Task) -> bool:
+        if self.cache is None:
+            return False
+        generation = self.cache.get(self._key(task))
+        if generation is None:
+            return False
+        self._accept(task, generation, cached=True)
+        return True
+
+    def _key(self, task: Task) -> str:
+        return cache_key(task.request, self.provider.model, self.provider.prompt_version)
+
+    async def _generate(self, task: Task) -> None:
+        # Derive what validation needs from the abstract now, while other papers' requests
+        # are on the wire, rather than in the burst of work when the answers arrive.
+        self.validator.prepare(task.request.title, task.request.abstract)
+        try:
+            generation = await self._call(task)
+            if generation is not None:
+                self._tokens += generation.usage.total
+                if (
+                    self._accept(task, generation, cached=False)
+                    and self.cache is not None
+                    and generation.provider == self.provider.name
+                ):
+                    self.cache.put(self._key(task), task.request.id, generation)
+        except asyncio.CancelledError:
+            task.result.skip("interrupted")
+        except Exception as exc:  # a bug, or a server answer nothing foresaw: fail one paper, not the run
+            logger.error("%s: internal error: %s: %s", task.request.id, type(exc).__name__, exc,
+                         exc_info=bool(os.environ.get("DIGEST_REPAIR_DEBUG")))  # fmt: skip
+            task.result.fail(GenerationFailed(["internal_error"], f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._task_done(task)
+
+    async def _call(self, task: Task) -> Generation | None:
+        try:
+            self.gate.check()
+            return await self.provider.generate(task.request, self.validator)
+        except Aborted:  # the run stopped before this paper's request was sent
+            task.result.skip("interrupted" if self.report.interrupted else "aborted")
+            return None
+        except FatalLLMError as exc:
+            self.stop(f"{exc.kind}: {exc}")
+            task.result.skip("aborted")
+            return None
+        except GenerationFailed as exc:
+            spent = Usage.from_dict(exc.usage)
+            self._tokens += spent.total  # a paper the model failed on still cost its tokens
+            if self.fallback is None:
+                task.result.fail(exc)
+                return None
+            self.progress.note(f"{task.request.id}: {exc}; using the {self.fallback.name} fallback")
+            generation = await self.fallback.generate(task.request, self.validator)
+            # The report keeps what the model's attempts cost, under the fallback's answer.
+            generation.attempts += exc.attempts
+            generation.reasks += exc.reasks
+            generation.usage.add(spent)
+            return generation
+
+    def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
+        """Validate once more, then write the fields into every file of the day."""
+        fields = {name: sanitize(generation.fields.get(name, "")) for name in task.request.fields}
+        unchanged = generation.checked and fields == generation.fields
+        problems = [] if unchanged else self.validator(task.request, fields)
+        expected = self._expected.get(generation.provider, frozenset())
+        blocking = [p for p in problems if p.code not in expected]
+        if blocking:
+            task.result.fail(
+                GenerationFailed(
+                    sorted({p.code for p in blocking}),
+                    "; ".join(f"{p.field or '-'}: {p.message}" for p in blocking[:3]),
+                    attempts=generation.attempts,
+                    reasks=generation.reasks,
+                )
+            )
+            return False
+        for target in task.targets:
+            target.apply(fields)
+        task.result.accept(generation, cached=cached, warnings=_unique(problems))
+        if self.options.output.mode == "none":  # regen --print shows them; otherwise the files hold them
+            task.result.new_fields = fields
+        return True
+
+    def _task_done(self, task: Task) -> None:
+        self.progress.paper_done(task.result)
+        task.day.remaining -= 1
+        if task.day.remaining == 0:
+            self._finish_day(task.day)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _finish_day(self, day: Day) -> None:
+        if day.written:
+            return
+        day.written = True
+        if day in self._open_days:
+            self._open_days.remove(day)
+        for candidate, document, file_result in day.documents:
+            if not document.changed:
+                continue
+            try:
+                file_result.written = self._write(candidate, document)
+            except InputError as exc:
+                file_result.errors.append(exc.as_dict())
+                self.progress.note(str(exc))
+            except OSError as exc:
+                file_result.errors.append(InputError(candidate.path, f"cannot write: {exc}").as_dict())
+                self.progress.note(f"{candidate.path}: cannot write: {exc}")
+        day.release()  # memory stays flat however many days the run covers
+
+    def _write(self, candidate: Candidate, document: Document) -> str | None:
+        out = self.options.output
+        data = document.render()
+        if out.mode == "dry-run":
+            self.emit(unified_diff(candidate.path, document.text.encode("utf-8"), data))
+            return None
+        if out.mode == "none":
+            return None
+        if out.mode == "out":
+            assert out.out_dir is not None
+            target = output_path(candidate.path, candidate.root, out.out_dir)
+            if target in self._written:  # two inputs named alike: never overwrite a copy
+                raise InputError(candidate.path, f"{target} was already written from another input; not written")
+            self._written.add(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            return str(target)
+        write_atomic(candidate.path, data, backup=out.backup, expected=document.text.encode("utf-8"))
+        return str(candidate.path)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
