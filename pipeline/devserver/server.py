@@ -1,4 +1,4 @@
-"""A loopback OpenAI-compatible chat server with injectable latency and faults.
+"""A loopback OpenAI-compatible server with injectable latency and faults: the HTTP layer.
 
 End-to-end tests and benchmarks talk to it over real HTTP; users run it as
 ``digest-repair devserver`` to try the tool without a key. It is plain asyncio streams
@@ -6,36 +6,68 @@ speaking HTTP/1.1 with keep-alive: the standard library's threading server costs
 and a connection setup per request, which a 32-way benchmark would measure instead of
 the client.
 
+This module reads requests, checks the key and the quota, routes, and adds what only a
+live connection has: latency, concurrency, the per-minute budget, and the transport faults
+(429, 500, timeouts). Chat answers are ``chat.py``'s, embeddings ``embeddings.py``'s, the
+Files and Batch APIs ``files.py``'s and ``batches.py``'s.
+
 Faults are decided by one seeded draw per admitted request, so the number of each
 outcome over a run is reproducible whatever the interleaving of concurrent requests.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import math
 import random
-import re
 import threading
 import time
+import urllib.parse
 import urllib.request
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, fields, replace
-from http import HTTPStatus
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
-from .answers import PrefixIndex, build_answer, estimate_tokens, parse_task, prompt_text
+from . import embeddings, faults
+from .batches import BatchStore
+from .chat import SCHEMA_UNSUPPORTED_MESSAGE, ChatCompletions
+from .config import (
+    DEFAULT_HOST,
+    DEFAULT_MODEL,
+    DEFAULT_PORT,
+    LIVE_FAULT_RATES,
+    DevServerConfig,
+    add_arguments,
+    config_from_args,
+    parse_duration,
+)
+from .files import FileStore, file_too_large
+from .wire import Headers, Refusal, Reply, Request, error_reply, invalid_request, json_reply, openai_error
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-DEFAULT_MODEL = "devserver"
-# What DeepSeek answers when asked for a json_schema response format.
-SCHEMA_UNSUPPORTED_MESSAGE = "This response_format type is unavailable now"
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MODEL",
+    "DEFAULT_PORT",
+    "OUTCOMES",
+    "SCHEMA_UNSUPPORTED_MESSAGE",
+    "DevServer",
+    "DevServerConfig",
+    "add_arguments",
+    "config_from_args",
+    "fetch_stats",
+    "parse_duration",
+    "running_server",
+    "serve",
+]
+
 MAX_HEADER_BYTES = 64 * 1024
+# A body larger than this is refused unread (a file upload's own limit is checked too).
+MIN_BODY_CAP = 32 * 1024 * 1024
+BODY_OVERHEAD = 1024 * 1024
+BODY_PIECE = 1024 * 1024
 
 # Every outcome a chat request can have, in the order /_stats lists them.
 OUTCOMES: tuple[str, ...] = (
@@ -48,125 +80,20 @@ OUTCOMES: tuple[str, ...] = (
     "schema_violation",
     "schema_unsupported",
     "bad_request",
+    "length",
+    "leaked",
+    "reask_copied",
+    "context_truncated",
+    "context_length_exceeded",
+    "model_not_found",
+    "unauthorized",
+    "quota_exhausted",
 )
-# The randomly injected faults and the config attribute holding each one's rate.
-FAULT_RATES: dict[str, str] = {
-    "injected_429": "rate_429",
-    "error_500": "rate_500",
-    "timeout": "rate_timeout",
-    "malformed": "rate_malformed",
-    "schema_violation": "rate_schema_violation",
-}
+# Drawn outcomes that end a live request before it is answered.
+_TRANSPORT_FAULTS = frozenset({"injected_429", "timeout", "error_500"})
 
 
-@dataclass(frozen=True)
-class DevServerConfig:
-    """How the server behaves; durations in seconds, rates as fractions of requests."""
-
-    host: str = DEFAULT_HOST
-    port: int = 0
-    latency: float = 0.0
-    jitter: float = 0.0  # uniform extra delay in [0, jitter]
-    max_concurrency: int = 0  # requests answered at once; later ones wait; 0 = unlimited
-    rpm: int = 0  # requests admitted per sliding minute, then 429; 0 = unlimited
-    rate_429: float = 0.0
-    rate_500: float = 0.0
-    rate_timeout: float = 0.0
-    rate_malformed: float = 0.0
-    rate_schema_violation: float = 0.0
-    retry_after: float = 1.0  # Retry-After of an injected 429
-    hang: float = 30.0  # a "timeout" request hangs this long, then the connection closes
-    json_schema: bool = True  # False: reject json_schema response formats like DeepSeek
-    seed: int = 0
-    model: str = DEFAULT_MODEL
-
-    def __post_init__(self) -> None:
-        rates = [getattr(self, attr) for attr in FAULT_RATES.values()]
-        if any(rate < 0 for rate in rates) or sum(rates) > 1:
-            raise ValueError("fault rates must be >= 0 and sum to at most 1")
-        if min(self.latency, self.jitter, self.retry_after, self.hang) < 0:
-            raise ValueError("durations must be >= 0")
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``"0.2"``, ``"0.2s"`` or ``"200ms"``."""
-    found = _DURATION.match(text)
-    if not found:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 0.2, 0.2s or 200ms)")
-    value = float(found.group(1))
-    return value / 1000 if found.group(2) == "ms" else value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``devserver`` flags; kept here so they cannot drift from the config."""
-    add = parser.add_argument
-    add("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
-    add(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"0 picks a free port (default {DEFAULT_PORT})",
-    )
-    add("--latency", type=parse_duration, default=0.0, help="delay per answer: 0.2, 0.2s or 200ms")
-    add("--jitter", type=parse_duration, default=0.0, help="extra random delay, up to this much")
-    add("--max-concurrency", type=int, default=0, help="answer at most N at once (0 = unlimited)")
-    add("--rpm", type=int, default=0, help="admit N requests per minute, then 429 (0 = unlimited)")
-    add("--rate-429", type=float, default=0.0, help="fraction answered 429 with Retry-After")
-    add("--rate-500", type=float, default=0.0, help="fraction answered 500")
-    add("--rate-timeout", type=float, default=0.0, help="fraction that hang, then close")
-    add("--rate-malformed", type=float, default=0.0, help="fraction whose content is broken JSON")
-    add(
-        "--rate-schema-violation",
-        type=float,
-        default=0.0,
-        help="fraction whose JSON misses a field or has a wrong type",
-    )
-    add("--retry-after", type=parse_duration, default=1.0, help="Retry-After of injected 429s")
-    add("--hang", type=parse_duration, default=30.0, help="how long a timeout request hangs")
-    add(
-        "--no-json-schema",
-        dest="json_schema",
-        action="store_false",
-        help="reject json_schema response formats with 400, like DeepSeek",
-    )
-    add("--seed", type=int, default=0, help="seed of fault injection and jitter")
-    add("--model", default=DEFAULT_MODEL, help="model name reported by /v1/models")
-
-
-def config_from_args(args: argparse.Namespace) -> DevServerConfig:
-    """Build the config from parsed ``add_arguments`` flags."""
-    return DevServerConfig(**{f.name: getattr(args, f.name) for f in fields(DevServerConfig)})
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-
-    def encode(self, keep_alive: bool) -> bytes:
-        lines = [
-            f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(self.body)}",
-            f"Connection: {'keep-alive' if keep_alive else 'close'}",
-            *(f"{name}: {value}" for name, value in self.headers),
-        ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
-
-
-def _json_reply(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> _Reply:
-    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers)
-
-
-def _error(status: int, message: str, kind: str, headers: tuple[tuple[str, str], ...] = ()) -> _Reply:
-    return _json_reply(status, {"error": {"message": message, "type": kind}}, headers)
-
-
-def _retry_headers(seconds: float) -> tuple[tuple[str, str], ...]:
+def _retry_headers(seconds: float) -> Headers:
     """Whole seconds for HTTP, milliseconds for clients (like openai's) that read them."""
     return (
         ("Retry-After", str(math.ceil(seconds))),
@@ -175,7 +102,11 @@ def _retry_headers(seconds: float) -> tuple[tuple[str, str], ...]:
 
 
 class DevServer:
-    """The server and its counters; ``start`` it inside a running event loop."""
+    """The server and its counters; ``start`` it inside a running event loop.
+
+    ``clock`` (monotonic) paces the per-minute budget, ``wall`` (Unix time) stamps files
+    and batches and times a batch's progress; tests pass fakes to step through time.
+    """
 
     def __init__(
         self,
@@ -183,30 +114,51 @@ class DevServer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._clock = clock
         self._sleep = sleep
-        self._faults = random.Random(config.seed)
+        self._draw = faults.FaultDraw(config.seed, {o: getattr(config, a) for o, a in LIVE_FAULT_RATES.items()})
         self._jitter = random.Random(f"{config.seed}-jitter")
         self._slots = asyncio.Semaphore(config.max_concurrency) if config.max_concurrency else None
         self._admitted: deque[float] = deque()
-        self._prefixes = PrefixIndex()
+        self._chat = ChatCompletions(config)
+        self._files = FileStore(wall, config.batch_max_bytes)
+        self._batches = BatchStore(config, self._chat, self._files, wall)
         self._outcomes = dict.fromkeys(OUTCOMES, 0)
+        self._drawn: Counter[str] = Counter()
+        self._rejected: Counter[str] = Counter()
+        self._embedding_requests = 0
+        self._embedding_inputs = 0
+        self._embedding_outcomes: Counter[str] = Counter()
         self._total = 0
         self._in_flight = 0
         self._max_in_flight = 0
+        self._body_cap = max(config.batch_max_bytes, MIN_BODY_CAP) + BODY_OVERHEAD
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
         self.base_url = ""
 
     def stats(self) -> dict[str, Any]:
-        """Counters of chat requests: total, by outcome, and concurrency reached."""
+        """Counters: chat requests (total, by outcome, concurrency reached), requests refused
+        for the key or the quota on any endpoint, embeddings, files and batches."""
         return {
             "total": self._total,
             "outcomes": dict(self._outcomes),
             "in_flight": self._in_flight,
             "max_in_flight": self._max_in_flight,
+            "rejected": {
+                "unauthorized": self._rejected["unauthorized"],
+                "quota_exhausted": self._rejected["quota_exhausted"],
+            },
+            "embeddings": {
+                "requests": self._embedding_requests,
+                "inputs": self._embedding_inputs,
+                "outcomes": dict(self._embedding_outcomes),
+            },
+            "files": self._files.stats(),
+            "batches": self._batches.stats(),
         }
 
     async def start(self) -> str:
@@ -241,11 +193,18 @@ class DevServer:
                     name.strip().lower(): value.strip()
                     for name, _, value in (line.partition(":") for line in header_lines if line)
                 }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                reply = await self._route(method, target.partition("?")[0], body)
+                path, _, query = target.partition("?")
+                keep_alive = version == "HTTP/1.1" and headers.get("connection") != "close"
+                body = await self._read_body(reader, headers)
+                if body is None:
+                    refusal = file_too_large() if path == "/v1/files" else _payload_too_large()
+                    writer.write(refusal.reply().encode(keep_alive=False))
+                    await writer.drain()
+                    return
+                request = Request(method, path, body, dict(urllib.parse.parse_qsl(query)), headers)
+                reply = await self._route(request)
                 if reply is None:
                     return
-                keep_alive = version == "HTTP/1.1" and headers.get("connection") != "close"
                 writer.write(reply.encode(keep_alive))
                 await writer.drain()
                 if not keep_alive:
@@ -257,25 +216,64 @@ class DevServer:
             ValueError,
         ):
             return  # the client went away or spoke something other than HTTP/1.1
+        except asyncio.CancelledError:
+            return  # aclose dropped the connection: end quietly, not as a failed callback
         finally:
             writer.close()
             if task is not None:
                 self._connections.discard(task)
 
-    async def _route(self, method: str, path: str, body: bytes) -> _Reply | None:
-        if (method, path) == ("POST", "/v1/chat/completions"):
-            return await self._chat(body)
-        if (method, path) == ("GET", "/v1/models"):
-            model = {
-                "id": self.config.model,
-                "object": "model",
-                "created": 0,
-                "owned_by": "digest-repair",
-            }
-            return _json_reply(200, {"object": "list", "data": [model]})
+    async def _read_body(self, reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes | None:
+        """The body; None when it is over the cap. An oversized body is still read, and
+        dropped as it comes, so that the client gets to read the refusal."""
+        kept: list[bytes] = []
+        size = 0
+        async for piece in _body_pieces(reader, headers):
+            size += len(piece)
+            if size <= self._body_cap:
+                kept.append(piece)
+        return b"".join(kept) if size <= self._body_cap else None
+
+    async def _route(self, request: Request) -> Reply | None:
+        method, path = request.method, request.path
         if (method, path) == ("GET", "/_stats"):
-            return _json_reply(200, self.stats())
-        return _error(404, f"no route {method} {path}", "not_found")
+            return json_reply(200, self.stats())
+        if (method, path) == ("POST", "/v1/chat/completions"):
+            return await self._live_chat(request)
+        if (method, path) == ("POST", "/v1/embeddings"):
+            return self._embed(request)
+        api = next(
+            (name for name in ("files", "batches") if path == f"/v1/{name}" or path.startswith(f"/v1/{name}/")), None
+        )
+        refusal = self._gate(request, billable=api is not None and method == "POST" and path == f"/v1/{api}")
+        if refusal is not None:
+            return refusal.reply()
+        if (method, path) == ("GET", "/v1/models"):
+            data = [
+                {"id": name, "object": "model", "created": 0, "owned_by": "digest-repair"}
+                for name in self.config.model_names
+            ]
+            return json_reply(200, {"object": "list", "data": data})
+        if api is not None and not self.config.batch_api:
+            return json_reply(404, openai_error("Not Found", "not_found_error"))
+        if api == "files":
+            return self._files.handle(request)
+        if api == "batches":
+            return await self._batches.handle(request)
+        return error_reply(404, f"no route {method} {path}", "not_found")
+
+    def _gate(self, request: Request, *, billable: bool) -> Refusal | None:
+        """OpenAI's 401 for a wrong key (``--api-key``), then its 429 for no quota
+        (``--quota-exhausted``) on requests that would be billed: chat, embeddings, file
+        uploads and batch creation. Listing, reading and cancelling need no credit."""
+        refusal = None
+        if self.config.api_key:
+            refusal = faults.check_key(self.config.api_key, request.headers.get("authorization"))
+        if refusal is None and billable and self.config.quota_exhausted:
+            refusal = faults.insufficient_quota()
+        if refusal is not None:
+            self._rejected[refusal.outcome] += 1
+        return refusal
 
     def _count(self, outcome: str) -> None:
         self._outcomes[outcome] += 1
@@ -292,45 +290,44 @@ class DevServer:
         self._admitted.append(now)
         return None
 
-    def _draw_fault(self) -> str:
-        """One draw per admitted request, mapped onto consecutive ranges of the rates."""
-        draw = self._faults.random()
-        for outcome, attr in FAULT_RATES.items():
-            draw -= getattr(self.config, attr)
-            if draw < 0:
-                return outcome
-        return "ok"
-
-    async def _chat(self, raw: bytes) -> _Reply | None:
-        self._total += 1
+    def _billed_body(self, request: Request) -> object:
+        """The JSON body of a billed request, or the ``Refusal`` of its key, quota or syntax."""
+        refusal = self._gate(request, billable=True)
+        if refusal is not None:
+            return refusal
         try:
-            body = json.loads(raw)
-            task = parse_task(body)
-        except (ValueError, AttributeError, TypeError) as exc:
-            self._count("bad_request")
-            return _error(400, f"cannot read the request: {exc}", "invalid_request_error")
-        if body.get("stream"):
-            self._count("bad_request")
-            return _error(400, "the devserver does not stream", "invalid_request_error")
-        response_format = body.get("response_format") or {}
-        if response_format.get("type") == "json_schema" and not self.config.json_schema:
-            self._count("schema_unsupported")
-            return _error(400, SCHEMA_UNSUPPORTED_MESSAGE, "invalid_request_error")
+            return request.json()
+        except ValueError as exc:
+            return invalid_request(f"cannot read the request: {exc}")
+
+    async def _live_chat(self, request: Request) -> Reply | None:
+        self._total += 1
+        body = self._billed_body(request)
+        admitted = body if isinstance(body, Refusal) else self._chat.admit(body)
+        if isinstance(admitted, Refusal):
+            self._count(admitted.outcome)
+            return admitted.reply()
         wait = self._over_rpm()
         if wait is not None:
             self._count("rate_limited")
-            return _error(429, "Rate limit reached for requests", "requests", _retry_headers(wait))
-        outcome = self._draw_fault()
-        self._count(outcome)
-        ordinal = self._outcomes[outcome]  # taken now: later requests may finish first
-        if outcome == "injected_429":
-            return _error(
+            return error_reply(429, "Rate limit reached for requests", "requests", _retry_headers(wait))
+        drawn = self._draw()
+        completion: dict[str, Any] = {}
+        if drawn in _TRANSPORT_FAULTS:
+            self._count(drawn)
+        else:
+            # Written now, in admission order: later requests may finish first.
+            self._drawn[drawn] += 1
+            outcome, completion = self._chat.respond(admitted, drawn, self._drawn[drawn])
+            self._count(outcome)
+        if drawn == "injected_429":
+            return error_reply(
                 429,
                 "Rate limit reached (injected)",
                 "requests",
                 _retry_headers(self.config.retry_after),
             )
-        if outcome == "timeout":
+        if drawn == "timeout":
             await self._sleep(self.config.hang)
             return None
         async with self._slots or contextlib.nullcontext():
@@ -340,52 +337,51 @@ class DevServer:
                 await self._sleep(self.config.latency + self._jitter.uniform(0, self.config.jitter))
             finally:
                 self._in_flight -= 1
-        if outcome == "error_500":
-            return _error(500, "The server had an error (injected)", "server_error")
-        content = self._content(build_answer(task), outcome, ordinal)
-        return _json_reply(200, self._completion(body, content))
+        if drawn == "error_500":
+            return error_reply(500, "The server had an error (injected)", "server_error")
+        return json_reply(200, completion)
 
-    def _content(self, answer: dict[str, Any], outcome: str, ordinal: int) -> str:
-        """The answer as JSON text, broken in alternating ways when a fault asks for it."""
-        if outcome == "schema_violation" and answer:
-            name = next(reversed(answer))
-            if ordinal % 2:
-                del answer[name]  # a missing field
-            else:
-                answer[name] = [answer[name]]  # a wrong type
-        text = json.dumps(answer, ensure_ascii=False)
-        if outcome == "malformed":
-            if ordinal % 2:
-                return text.replace('": "', '": "\\(\\mathcal{O}(n)\\) ', 1)  # LaTeX, unescaped
-            return text[: len(text) // 2]  # truncated
-        return text
+    def _embed(self, request: Request) -> Reply:
+        self._embedding_requests += 1
+        body = self._billed_body(request)
+        result = body if isinstance(body, Refusal) else self._embedding(body)
+        if isinstance(result, Refusal):
+            self._embedding_outcomes[result.outcome] += 1
+            return result.reply()
+        self._embedding_outcomes["ok"] += 1
+        self._embedding_inputs += len(result["data"])
+        return json_reply(200, result)
 
-    def _completion(self, body: dict[str, Any], content: str) -> dict[str, Any]:
-        prompt = prompt_text(body)
-        cached = estimate_tokens(prompt[: self._prefixes.add(prompt)])
-        prompt_tokens = estimate_tokens(prompt)
-        completion_tokens = estimate_tokens(content)
-        return {
-            "id": f"chatcmpl-devserver-{self._total}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model") or self.config.model,
-            "system_fingerprint": "devserver",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-                "prompt_tokens_details": {"cached_tokens": cached},
-            },
-        }
+    def _embedding(self, body: object) -> dict[str, Any] | Refusal:
+        model = body.get("model") if isinstance(body, dict) else None
+        return self._chat.check_model(model) or embeddings.create(body, self.config.model)
+
+
+async def _body_pieces(reader: asyncio.StreamReader, headers: dict[str, str]) -> AsyncIterator[bytes]:
+    """A request body in pieces of at most ``BODY_PIECE`` bytes, by Content-Length or chunked."""
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        left = int(headers.get("content-length", "0"))
+        while left > 0:
+            piece = await reader.readexactly(min(left, BODY_PIECE))
+            left -= len(piece)
+            yield piece
+        return
+    while True:
+        left = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        if left == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass  # trailers
+            return
+        while left > 0:
+            piece = await reader.readexactly(min(left, BODY_PIECE))
+            left -= len(piece)
+            yield piece
+        await reader.readexactly(2)
+
+
+def _payload_too_large() -> Refusal:
+    message = "Request Entity Too Large"
+    return Refusal("bad_request", 413, openai_error(message))
 
 
 def fetch_stats(base_url: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -412,10 +408,16 @@ def serve(config: DevServerConfig, ready: Callable[[str], None] | None = None) -
     asyncio.run(forever())
 
 
+_DEFAULTS = DevServerConfig()
+
+
 @contextlib.contextmanager
-def running_server(config: DevServerConfig = DevServerConfig()) -> Iterator[str]:
-    """A server on 127.0.0.1 and a free port, in a background thread; yields its base URL."""
-    server = DevServer(replace(config, host=DEFAULT_HOST, port=0))
+def running_server(config: DevServerConfig = _DEFAULTS, *, wall: Callable[[], float] = time.time) -> Iterator[str]:
+    """A server on 127.0.0.1 and a free port, in a background thread; yields its base URL.
+
+    ``wall`` is the server's Unix-time clock: a fake one steps batches through their life.
+    """
+    server = DevServer(replace(config, host=DEFAULT_HOST, port=0), wall=wall)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="devserver", daemon=True)
     thread.start()
