@@ -23,26 +23,25 @@ from platformdirs import user_cache_dir
 
 from . import __version__
 from .detect.language import LANGUAGE_ALIASES, normalize_language
-from .detect.scan import FileScan, exit_code, scan_paths, totals
+from .detect.scan import FileScan, GaveUp, by_day, day_totals, exit_code, scan_paths, totals
 from .devserver.server import add_arguments as add_devserver_arguments
 from .devserver.server import config_from_args, serve
-from .digest.crawl import crawl_path
+from .digest.crawl import crawl_path, day_files
+from .digest.document import Paper
 from .digest.fields import FIELDS, parse_field_list
 from .digest.loader import iter_documents, load
 from .digest.placeholders import PlaceholderMatcher
 from .digest.write import write_atomic
-from .errors import DigestRepairError, InputError, UsageError
+from .errors import EXIT_CODES_HELP, DigestRepairError, Exit, InputError, UsageError
 from .generate.cache import GenerationCache
 from .generate.providers import PROVIDERS, choose_provider
 from .generate.settings import RESPONSE_FORMATS, build_settings
 from .job.progress import Progress
-from .job.repair import Output, RepairJob, RepairOptions
+from .job.repair import DEFAULT_GIVE_UP_AFTER, Output, RepairJob, RepairOptions
 from .job.report import RunReport
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .validate.audit import audit_document, audit_exit_code, audit_totals
 from .validate.validator import Validator
-
-EXIT_USAGE = 2
 
 
 def _add_detection_flags(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +82,9 @@ def _print_scan_text(scan: FileScan) -> None:
         f"{len(scan.failed)} failed, {len(scan.suspect)} suspect fields"
     )
     for item in scan.failed:
-        print(f"  [{item['index']}] {item['id']}  {item['title'][:70]}  -> {', '.join(item['fields'])}")
+        gave_up = item.get("gave_up")
+        note = f"  (gave up after {gave_up['nights']} nights: {', '.join(gave_up['reasons'])})" if gave_up else ""
+        print(f"  [{item['index']}] {item['id']}  {item['title'][:70]}  -> {', '.join(item['fields'])}{note}")
     by_paper: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for item in scan.suspect:
         by_paper.setdefault((item["index"], item["id"]), []).append(item)
@@ -103,24 +104,62 @@ def _print_scan_text(scan: FileScan) -> None:
             print(f"  dropped {item['id']}  {item['title'][:70]}  ({item['category']})")
 
 
+def _print_day(day: dict[str, Any]) -> None:
+    """A day's counts, each paper once, before the files that share them."""
+    print(
+        f"day {day['day']} ({len(day['files'])} files, {day['papers']} papers): {day['failed_papers']} failed "
+        f"({day['failed_fields']} fields), {day['dropped_papers']} dropped; each paper counted once, files below"
+    )
+
+
+def _gave_up_lookup(args: argparse.Namespace) -> tuple[GaveUp | None, GenerationCache | None]:
+    """What the repair cache remembers of papers it gave up on (nothing without a cache)."""
+    path = _cache_path(args)
+    if args.no_cache or not path.is_file():
+        return None, None
+    try:
+        cache = GenerationCache(path, readonly=True)
+    except sqlite3.Error as exc:
+        print(f"warning: cannot read the cache {path}: {exc}; gave_up papers not shown", file=sys.stderr)
+        return None, None
+
+    def lookup(paper: Paper) -> dict[str, Any] | None:
+        found = [f for f in cache.failures_of(paper.id, paper.title, paper.abstract) if f.nights >= args.give_up_after]
+        return found[0].as_dict() if found and args.give_up_after else None
+
+    return lookup, cache
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     matcher = PlaceholderMatcher(args.placeholder)
-    scans = []
-    for scan in scan_paths(args.paths, matcher, _thresholds(args)):
-        _print_errors(scan)
-        if not args.json:
-            _print_scan_text(scan)
-        scans.append(scan)
+    gave_up, cache = _gave_up_lookup(args)
+    scans, days = [], []
+    try:
+        for group in by_day(scan_paths(args.paths, matcher, _thresholds(args), gave_up)):
+            day = day_totals(group)
+            for scan in group:
+                _print_errors(scan)
+            if not args.json:
+                if len(group) > 1:
+                    _print_day(day)
+                for scan in group:
+                    _print_scan_text(scan)
+            scans += group
+            days.append(day)
+    finally:
+        if cache is not None:
+            cache.close()
     summary = totals(scans)
     if args.json:
-        json.dump({"files": [s.as_dict() for s in scans], "totals": summary}, sys.stdout, ensure_ascii=False, indent=2)
+        document = {"files": [s.as_dict() for s in scans], "days": days, "totals": summary}
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         print(
-            f"Total: {summary['files']} files, {summary['papers']} papers, "
+            f"Total: {summary['files']} files ({summary['days']} days), {summary['papers']} papers, "
             f"{summary['failed_papers']} failed papers ({summary['failed_fields']} fields), "
             f"{summary['suspect_fields']} suspect fields, {summary['dropped_papers']} dropped papers, "
-            f"{summary['errors']} errors"
+            f"{summary['gave_up']} given up, {summary['errors']} errors (papers counted once per day)"
         )
     return exit_code(scans)
 
@@ -138,6 +177,11 @@ _LLM_FLAGS = {
     "concurrency": ("--concurrency", int, "requests in flight across all files (default 8)"),
     "examples": ("--examples", int, "good papers of the same digest shown as style examples (default 2)"),
     "rpm": ("--rpm", float, "client-side limit of requests per minute, paced evenly (env DIGEST_REPAIR_RPM)"),
+    "max_consecutive_failures": (
+        "--max-consecutive-failures",
+        int,
+        "stop the run (exit 3) after N papers in a row failed for the same transport reason (default 3; 0: never)",
+    ),
 }
 
 
@@ -161,13 +205,15 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     for name, (flag, kind, text) in _LLM_FLAGS.items():
         group.add_argument(flag, dest=name, type=kind, help=text)
     run = parser.add_argument_group("run")
+    _add_cache_flags(run)
     run.add_argument(
-        "--cache",
-        type=Path,
-        metavar="PATH",
-        help="SQLite cache of accepted answers (env DIGEST_REPAIR_CACHE; default in the user cache dir)",
+        "--lock-timeout",
+        dest="lock_timeout_s",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run on the same folder or cache (default 0: stop at once, exit 3)",
     )
-    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument(
         "--report", type=Path, metavar="FILE.json", help="write the run report (schemas/report.schema.json)"
     )
@@ -180,12 +226,38 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
     _add_detection_flags(parser)
 
 
+def _cache_path(args: argparse.Namespace) -> Path:
+    default = Path(user_cache_dir("digest-repair")) / "cache.sqlite"
+    path: Path = args.cache or Path(os.environ.get("DIGEST_REPAIR_CACHE") or default)
+    return path
+
+
+def _add_cache_flags(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--cache",
+        type=Path,
+        metavar="PATH",
+        help="SQLite cache of accepted answers and failures (env DIGEST_REPAIR_CACHE; default in the user cache dir)",
+    )
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def _add_give_up_flag(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--give-up-after",
+        type=int,
+        default=DEFAULT_GIVE_UP_AFTER,
+        metavar="N",
+        help=f"skip a paper the model failed on for N nights until its abstract, model or prompt changes "
+        f"(default {DEFAULT_GIVE_UP_AFTER}; 0: never)",
+    )
+
+
 def _cache(args: argparse.Namespace) -> GenerationCache | None:
-    """The cache, also in ``--dry-run``: the run that writes then reuses what was seen."""
+    """The cache, also in ``--dry-run``: what it holds costs nothing and shows in the diff."""
     if args.no_cache:
         return None
-    default = Path(user_cache_dir("digest-repair")) / "cache.sqlite"
-    path = args.cache or Path(os.environ.get("DIGEST_REPAIR_CACHE") or default)
+    path = _cache_path(args)
     try:
         return GenerationCache(path)
     except (OSError, sqlite3.Error) as exc:
@@ -218,7 +290,15 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
 
 
 # Flags of `repair` that `regen` does not have; their defaults are RepairOptions'.
-_RUN_FLAGS = ("max_papers", "max_total_tokens", "grace_s", "restore_dropped", "fix_language")
+_RUN_FLAGS = (
+    "max_papers",
+    "max_total_tokens",
+    "grace_s",
+    "restore_dropped",
+    "fix_language",
+    "give_up_after",
+    "retry_failed",
+)
 
 
 def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen: Any) -> tuple[RunReport, list[str]]:
@@ -245,6 +325,7 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
         language=args.language or _language_from_environment(),
         examples=settings.examples,
         output=output,
+        lock_timeout_s=args.lock_timeout_s,
         **given,
         **regen,
     )
@@ -295,7 +376,23 @@ def _print_summary(report: RunReport, shown: Sequence[str] = (), *, quiet: bool 
         for note in report.notes:
             if note not in shown:
                 print(f"  note: {note}", file=sys.stderr)
+    if report.dry_run:  # what the real run would do and cost: the point of a dry run
+        _print_plan(report)
     _print_problems(report)
+
+
+def _print_plan(report: RunReport) -> None:
+    t = report.totals()
+    touched = sorted({f.path for f in report.files if any(r.outcome in ("planned", "cached", "repaired")
+                                                          for _, r in f.results)})  # fmt: skip
+    print(
+        f"dry run: {t['planned']} paper(s) to generate, about {t['estimate']['prompt']:,} prompt + "
+        f"{t['estimate']['completion']:,} completion tokens for the first request of each (re-asks cost more); "
+        f"{t['cached']} from the cache, {t['gave_up']} given up; {len(touched)} file(s) would change",
+        file=sys.stderr,
+    )
+    for path in touched:
+        print(f"  would change: {path}", file=sys.stderr)
 
 
 def _print_table(report: RunReport) -> None:
@@ -303,15 +400,19 @@ def _print_table(report: RunReport) -> None:
     rows = [
         ("files", t["files"]),
         ("files written", t["files_written"]),
-        ("papers to repair", t["papers"]),
-        ("repaired", t["repaired"]),
+        ("papers to repair (once per day)", t["papers"]),
+        ("repaired and written", t["repaired"]),
         ("restored (dropped papers inserted)", t["restored"]),
         ("from cache", t["cached"]),
         ("failed", t["failed"]),
         ("skipped", t["skipped"]),
-        ("fields repaired", t["fields_repaired"]),
+        ("  of which given up", t["gave_up"]),
+        ("accepted but not written", t["unwritten"]),
+        ("planned (dry run)", t["planned"]),
+        ("fields written", t["fields_repaired"]),
         ("fields still failed", t["fields_failed"]),
-        ("generations", t["calls"]),
+        ("generations", t["generations"]),
+        ("HTTP requests", t["requests"]),
         (
             "tokens (prompt/completion/cached)",
             f"{t['tokens']['prompt']}/{t['tokens']['completion']}/{t['tokens']['cached']}",
@@ -325,7 +426,7 @@ def _print_table(report: RunReport) -> None:
 
 def _print_problems(report: RunReport) -> None:
     for paper in report.papers:
-        if paper.outcome in ("failed", "skipped"):
+        if paper.outcome in ("failed", "skipped", "unwritten"):
             print(
                 f"  {paper.outcome}: {paper.id} ({', '.join(paper.reasons)}) {paper.message or ''}".rstrip(),
                 file=sys.stderr,
@@ -354,13 +455,15 @@ def cmd_regen(args: argparse.Namespace) -> int:
         fields = FIELDS if args.force else parse_field_list(args.fields) if args.fields else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if fields is None and not any(p.failed_fields for p in document.find(args.id)):
+    del document
+    # One day, both files: the .md and its enhanced .jsonl hold the same paper.
+    files = [str(path) for path in day_files(Path(args.file))]
+    if fields is None and not any(p.failed_fields for path in files for p in load(path).find(args.id)):
         print(f"{args.id}: no failed fields; use --fields or --force to regenerate good ones", file=sys.stderr)
         return 0
-    del document
-    report, shown = _run_job(
-        args, [args.file], _output(args, print_only=args.print), ids=frozenset({args.id}), fields=fields
-    )
+    output = _output(args, print_only=args.print)
+    # An explicit request for one paper: it is generated even if the nightly job gave up on it.
+    report, shown = _run_job(args, files, output, ids=frozenset({args.id}), fields=fields, retry_failed=True)
     if args.print:
         for paper in report.papers:
             print(
@@ -420,7 +523,7 @@ def _add_report_command(
     description: str,
 ) -> argparse.ArgumentParser:
     """A read-only command over digests: paths, ``--json``, and the detection flags."""
-    parser = sub.add_parser(name, help=text, description=description)
+    parser = sub.add_parser(name, help=text, description=description, **_EXIT_EPILOG)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     _add_detection_flags(parser)
@@ -428,30 +531,38 @@ def _add_report_command(
     return parser
 
 
+# Every command's --help ends with the one exit-code table (errors.EXIT_CODES_HELP).
+_EXIT_EPILOG: dict[str, Any] = {"epilog": EXIT_CODES_HELP, "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digest-repair",
         description="Find and regenerate failed AI summaries in daily arXiv digests.",
+        **_EXIT_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    _add_report_command(
+    scan = _add_report_command(
         sub,
         "scan",
         cmd_scan,
         "list papers whose AI fields failed",
         "List papers whose AI fields failed (and, where the day's crawl is beside a digest, "
-        "papers it dropped), per file, then totals. Exit 0 nothing failed, 1 some failed or "
-        "dropped, 2 unreadable input.",
+        "papers it dropped), per day and file, then totals that count each paper once per day. "
+        "Papers the repair job gave up on are marked, from its cache.",
     )
+    remembered = scan.add_argument_group("failure memory (read from the repair cache)")
+    _add_cache_flags(remembered)
+    _add_give_up_flag(remembered)
 
     repair = sub.add_parser(
         "repair",
         help="regenerate the failed fields of every digest under PATH",
         description="Regenerate failed fields, validate them, and write the digests back (atomically, "
-        "every other byte untouched). Exit 0 all repaired, 1 some still failed, 2 usage or "
-        "input error, 3 aborted (authentication, budget), 130 interrupted.",
+        "every other byte untouched). One run at a time per folder and cache.",
+        **_EXIT_EPILOG,
     )
     repair.add_argument("paths", nargs="+", metavar="PATH", help="digest files or folders")
     budget = repair.add_argument_group("budget")
@@ -474,13 +585,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="also insert the papers of the day's crawl (YYYY-MM-DD.jsonl beside the digest) "
         "that a digest lacks, with all five fields generated",
     )
+    memory = repair.add_argument_group("failure memory")
+    _add_give_up_flag(memory)
+    memory.add_argument(
+        "--retry-failed", action="store_true", help="generate papers the job gave up on too (their count goes on)"
+    )
     _add_generation_flags(repair)
     repair.set_defaults(func=cmd_repair)
 
     regen = sub.add_parser(
         "regen",
         help="regenerate one paper",
-        description="Regenerate one paper's failed fields (or --fields/--force for good ones).",
+        description="Regenerate one paper's failed fields (or --fields/--force for good ones) in every "
+        "file of its day (the .md and its enhanced .jsonl).",
+        **_EXIT_EPILOG,
     )
     regen.add_argument("file", metavar="FILE", help="a digest file")
     regen.add_argument("--id", required=True, metavar="ARXIV_ID", help="the paper's arXiv id")
@@ -495,8 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
         "audit",
         cmd_audit,
         "check the summaries a digest already has",
-        "Run the validator's fidelity checks on the present (not failed) summaries and list "
-        "suspect papers. Exit 0 clean, 1 suspects found, 2 unreadable input.",
+        "Run the validator's fidelity checks on the present (not failed) summaries and list suspect papers.",
     )
     audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
 
@@ -521,10 +638,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("DIGEST_REPAIR_DEBUG"):
             raise
         print(f"{exc.kind}: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_USAGE)
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("Interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
     except BrokenPipeError:  # `digest-repair scan | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -119,11 +119,17 @@ class Provider(Protocol):
     """Writes the requested fields of one paper, validated, or raises GenerationFailed.
 
     ``expected_problems`` are validator codes its output is known to carry and that are
-    written anyway, as report warnings (the offline provider cannot translate).
+    written anyway, as report warnings (the offline provider cannot translate). ``billed``
+    providers are not called in a dry run: ``estimate`` says what the call would cost.
     """
 
     name: str
     expected_problems: frozenset[str]
+    billed: bool
+
+    def estimate(self, request: PaperRequest) -> Usage:
+        """The tokens generating ``request`` would take (an estimate, nothing is sent)."""
+        ...
 
     @property
     def model(self) -> str: ...

@@ -38,11 +38,13 @@ def test_scan_json_on_the_seeds(capsys, seeds: list[Path]) -> None:
         )
     assert report["totals"] == {
         "files": 3,
+        "days": 3,
         "papers": 160,
         "failed_papers": 70,
         "failed_fields": 350,
         "suspect_fields": 25,
         "dropped_papers": 0,
+        "gave_up": 0,
         "errors": 0,
     }
     first = by_name["000_8475de725130af0c.txt"]["failed"][0]
@@ -52,6 +54,7 @@ def test_scan_json_on_the_seeds(capsys, seeds: list[Path]) -> None:
         "line": 12,
         "title": "Hierarchical Sparse Plus Low Rank Compression of LLM",
         "fields": ["tldr", "motivation", "method", "result", "conclusion"],
+        "gave_up": None,
     }
 
 

@@ -183,7 +183,7 @@ def test_scan_warns_when_an_unreadable_entry_may_be_listed_as_dropped(tmp_path: 
     from conftest import DATA
 
     for name in ("2026-01-15.md", "2026-01-15.jsonl"):
-        shutil.copy(DATA / name, tmp_path / name)
+        shutil.copyfile(DATA / name, tmp_path / name)
     md = tmp_path / "2026-01-15.md"
     text = md.read_text(encoding="utf-8")
     first = text.index("### [1] ")

@@ -24,8 +24,13 @@ from llm_fakes import (
 )
 
 from pipeline.errors import (
-    FatalLLMError,
+    AuthError,
+    ConnectFailed,
+    EndpointNotFound,
     LLMError,
+    ModelNotFound,
+    QuotaExhausted,
+    RequestTimedOut,
     ResponseFormatRejected,
     TransientLLMError,
     UsageError,
@@ -161,24 +166,46 @@ def test_request_body_carries_model_messages_schema_and_extra_body(route: respx.
 # --- error mapping ----------------------------------------------------------------------
 
 
-def _status_error(cls: type[openai.APIStatusError], status: int, message: str, **headers: str) -> openai.APIStatusError:
+def _status_error(
+    cls: type[openai.APIStatusError], status: int, message: str, code: str | None = None, **headers: str
+) -> openai.APIStatusError:
     request = httpx.Request("POST", COMPLETIONS)
     response = httpx.Response(status, headers=headers, request=request)
-    return cls(f"Error code: {status}", response=response, body={"message": message})  # type: ignore[arg-type]
+    body = {"message": message, "code": code}
+    return cls(f"Error code: {status}", response=response, body=body)  # type: ignore[arg-type]
+
+
+def _connection_error(cause: Exception) -> openai.APIConnectionError:
+    try:
+        raise openai.APIConnectionError(request=httpx.Request("POST", COMPLETIONS))  # type: ignore[arg-type]
+    except openai.APIConnectionError as exc:
+        exc.__cause__ = cause
+        return exc
 
 
 @pytest.mark.parametrize(
     ("exc", "expected", "status"),
     [
-        (_status_error(openai.AuthenticationError, 401, "bad key"), FatalLLMError, 401),
-        (_status_error(openai.PermissionDeniedError, 403, "no access"), FatalLLMError, 403),
+        (_status_error(openai.AuthenticationError, 401, "bad key"), AuthError, 401),
+        (_status_error(openai.PermissionDeniedError, 403, "no access"), AuthError, 403),
+        (
+            _status_error(openai.RateLimitError, 429, "You exceeded your quota", "insufficient_quota"),
+            QuotaExhausted,
+            429,
+        ),
+        (_status_error(openai.APIStatusError, 402, "Insufficient Balance"), QuotaExhausted, 402),
+        (
+            _status_error(openai.NotFoundError, 404, "The model `x` does not exist", "model_not_found"),
+            ModelNotFound,
+            404,
+        ),
+        (_status_error(openai.NotFoundError, 404, "Not Found"), EndpointNotFound, 404),
         (
             _status_error(openai.BadRequestError, 400, "This response_format type is unavailable now"),
             ResponseFormatRejected,
             400,
         ),
         (_status_error(openai.BadRequestError, 400, "messages too long"), LLMError, 400),
-        (_status_error(openai.NotFoundError, 404, "no such model"), LLMError, 404),
         (_status_error(openai.UnprocessableEntityError, 422, "bad"), LLMError, 422),
         (_status_error(openai.RateLimitError, 429, "slow down"), TransientLLMError, 429),
         (_status_error(openai.APIStatusError, 408, "request timeout"), TransientLLMError, 408),
@@ -187,7 +214,7 @@ def _status_error(cls: type[openai.APIStatusError], status: int, message: str, *
         (_status_error(openai.InternalServerError, 503, "overloaded"), TransientLLMError, 503),
         (
             openai.APITimeoutError(request=httpx.Request("POST", COMPLETIONS)),  # type: ignore[arg-type]
-            TransientLLMError,
+            RequestTimedOut,
             None,
         ),
         (
@@ -195,6 +222,8 @@ def _status_error(cls: type[openai.APIStatusError], status: int, message: str, *
             TransientLLMError,
             None,
         ),
+        (_connection_error(httpx.ConnectError("[Errno 111] Connection refused")), ConnectFailed, None),
+        (_connection_error(httpx.ReadError("connection reset by peer")), TransientLLMError, None),
         (openai.OpenAIError("something else"), LLMError, None),
     ],
 )

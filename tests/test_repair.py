@@ -29,13 +29,13 @@ def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:
 def test_failing_seeds_are_repaired_and_nothing_else_moves(server: str, seeds: list[Path], tmp_path: Path) -> None:
     copies = []
     for seed in seeds:
-        shutil.copy(seed, tmp_path / seed.name)
+        shutil.copyfile(seed, tmp_path / seed.name)
         copies.append(tmp_path / seed.name)
     report_path = tmp_path / "report.json"
     assert repair(*copies, "--cache", tmp_path / "c.sqlite", "--report", report_path) == 0
     report = json.loads(report_path.read_text())
     assert report["totals"]["repaired"] == 70 and report["totals"]["failed"] == 0
-    assert report["totals"]["calls"] == calls(server) == 70
+    assert report["totals"]["generations"] == report["totals"]["requests"] == calls(server) == 70
     validator = Validator()
     for seed, copy in zip(seeds, copies, strict=True):
         before, after = load(seed), load(copy)
@@ -79,7 +79,7 @@ def test_second_run_into_out_dir_makes_zero_calls(server: str, tmp_path: Path) -
 
 def test_upstream_day_md_and_jsonl_share_one_call_per_paper(server: str, shared: Path, tmp_path: Path) -> None:
     for f in (shared / "upstream").iterdir():
-        shutil.copy(f, tmp_path / f.name)
+        shutil.copyfile(f, tmp_path / f.name)
     assert repair(tmp_path, "--cache", tmp_path / "c.sqlite") == 0
     assert calls(server) == 3
     md = {p.id: p for p in load(tmp_path / "2026-04-15.md").papers}
@@ -105,14 +105,34 @@ def test_report_follows_its_schema(server: str, tmp_path: Path) -> None:
     assert "sk-test" not in (tmp_path / "r.json").read_text()
 
 
-def test_dry_run_prints_a_diff_and_writes_nothing(server: str, tmp_path: Path, capsys) -> None:
+def test_dry_run_sends_nothing_and_prints_the_plan(server: str, tmp_path: Path, capsys) -> None:
+    """A dry run costs nothing: it says how many generations and tokens the run would take."""
+    path = tmp_path / "d.md"
+    path.write_text(markdown([failed(FakePaper("2601.00001"), "tldr"), failed(FakePaper("2601.00002"))]))
+    before = path.read_bytes()
+    assert repair(path, "--dry-run", "--report", tmp_path / "r.json") == 0
+    err = capsys.readouterr().err
+    assert "dry run: 2 paper(s) to generate, about " in err and f"would change: {path}" in err
+    assert calls(server) == 0 and path.read_bytes() == before
+    report = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(report, schema("report.schema.json"))
+    totals = report["totals"]
+    assert report["dry_run"] and totals["planned"] == 2 and totals["generations"] == 0
+    assert totals["estimate"]["prompt"] > 500 and totals["estimate"]["completion"] == 2 * 10 + 6 * 110
+
+
+def test_dry_run_shows_the_diff_of_what_costs_nothing(server: str, tmp_path: Path, capsys) -> None:
+    """Answers already in the cache are free: the dry run shows them as a diff."""
     path = tmp_path / "d.md"
     path.write_text(markdown([failed(FakePaper("2601.00001"), "tldr")]))
-    before = path.read_bytes()
-    assert repair(path, "--dry-run") == 0
+    cache = tmp_path / "c.sqlite"
+    assert repair(path, "--cache", cache, "--out", tmp_path / "out") == 0
+    capsys.readouterr()
+    before, served = path.read_bytes(), calls(server)
+    assert repair(path, "--cache", cache, "--dry-run") == 0
     out = capsys.readouterr().out
     assert "-TL;DR: Summary generation failed" in out and "+TL;DR: " in out
-    assert path.read_bytes() == before
+    assert path.read_bytes() == before and calls(server) == served
 
 
 def test_in_place_write_keeps_mode_and_backup(server: str, tmp_path: Path) -> None:
@@ -276,7 +296,7 @@ def test_fix_language_regenerates_english_entries_of_a_chinese_digest(
 ) -> None:
     seed = next(s for s in seeds if s.name.startswith("000_"))
     copy = tmp_path / seed.name
-    shutil.copy(seed, copy)
+    shutil.copyfile(seed, copy)
     assert repair(copy, "--no-cache") == 0
     assert calls(server) == 26
     suspects = [p.id for p in load(copy).papers if detect_language(p.fields["tldr"] or "") == "English"]

@@ -343,7 +343,7 @@ def test_restore_into_the_upstream_day(server: str, shared: Path, tmp_path: Path
     for folder in (plain, restored):
         folder.mkdir()
         for name in ("2026-04-15.md", enhanced.name):
-            shutil.copy(shared / "upstream" / name, folder / name)
+            shutil.copyfile(shared / "upstream" / name, folder / name)
         (folder / "2026-04-15.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in crawl), encoding="utf-8"
         )

@@ -13,7 +13,7 @@ from ..digest.document import Document, Paper
 from ..digest.fields import FIELDS
 from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
-from .language import detect_language, document_language
+from .language import detect_language, digest_language
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def detect(
     matcher: PlaceholderMatcher = DEFAULT_MATCHER,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Detection:
-    language = document_language(document)
+    language = digest_language(document)
     detection = Detection(document, language)
     for paper in document.papers:
         failed = paper.failed(matcher)

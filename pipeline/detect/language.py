@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..digest.crawl import day_language
 from ..digest.document import Document
 from ..digest.fields import FIELDS
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -69,6 +70,17 @@ def dominant_language(texts: Iterable[str], default: str = "English") -> str:
     """The language most of ``texts`` are written in: a digest's target language."""
     counts = Counter(lang for lang in map(detect_language, texts) if lang)
     return counts.most_common(1)[0][0] if counts else default
+
+
+def digest_language(document: Document, override: str | None = None) -> str:
+    """The language a digest's fields should be written in.
+
+    What the file names wins (``_AI_enhanced_Chinese.jsonl``: what upstream was asked for),
+    then, for a ``.md``, what its day's enhanced file names; then ``override`` (``--language``,
+    ``LANGUAGE``); only then a vote of its fields, which a day of English extractive
+    repairs or an English-leaning model would tip the wrong way.
+    """
+    return normalize_language(day_language(document.path) or override or document_language(document))
 
 
 def document_language(document: Document) -> str:

@@ -1,21 +1,24 @@
 """``digest-repair scan``: detection over many paths, one file in memory at a time.
 
 Each digest is also checked against its day's crawl (``YYYY-MM-DD.jsonl`` beside it),
-where there is one, for papers upstream dropped without a trace.
+where there is one, for papers upstream dropped without a trace. Totals count a paper
+once per day: a day's ``.md`` and ``.jsonl`` hold the same papers.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
 from typing import Any
 
-from ..digest.crawl import CrawlFinder
-from ..digest.document import Document
+from ..digest.crawl import CrawlFinder, day_key
+from ..digest.document import Document, Paper
 from ..digest.loader import iter_documents
 from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
-from ..errors import InputError
+from ..errors import Exit, InputError
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .failures import detect
 
@@ -34,6 +37,12 @@ class FileScan:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     crawl: str | None = None  # the crawl file the digest was checked against
     dropped: list[dict[str, str]] | None = None  # None: no crawl, not checked
+    ids: frozenset[str] = field(default_factory=frozenset, repr=False)  # to count a day's papers once
+
+    @property
+    def day(self) -> tuple[str, str]:
+        """(folder, day): the files of one day share their papers."""
+        return day_key(Path(self.path))
 
     @property
     def failed_fields(self) -> int:
@@ -54,12 +63,19 @@ class FileScan:
         }
 
 
+# What is remembered of a failed paper the repair job gave up on (``gave_up``), or None.
+GaveUp = Callable[[Paper], dict[str, Any] | None]
+
+
 def scan_paths(
     paths: Iterable[str | os.PathLike[str]],
     matcher: PlaceholderMatcher = DEFAULT_MATCHER,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    gave_up: GaveUp | None = None,
 ) -> Iterator[FileScan]:
-    """Scan each digest under ``paths``; unreadable ones come back with ``errors`` set."""
+    """Scan each digest under ``paths``; unreadable ones come back with ``errors`` set.
+
+    ``gave_up`` looks up what the repair job's cache remembers of a failed paper."""
     crawls = CrawlFinder()
     for document in iter_documents(paths):
         if isinstance(document, InputError):
@@ -70,6 +86,7 @@ def scan_paths(
             path=str(document.path),
             format=document.format,
             papers=len(document.papers),
+            ids=frozenset(paper.id for paper in document.papers),
             language=detection.language,
             failed=[
                 {
@@ -78,6 +95,7 @@ def scan_paths(
                     "line": item.paper.line,
                     "title": item.paper.title,
                     "fields": list(item.fields),
+                    "gave_up": gave_up(item.paper) if gave_up else None,
                 }
                 for item in detection.failed
             ],
@@ -118,19 +136,41 @@ def _failed_scan(error: InputError) -> FileScan:
     return FileScan(path=error.path, errors=[error.as_dict()])
 
 
-def dropped_papers(scans: list[FileScan]) -> int:
-    """Dropped papers, each once per day: the Markdown and JSONL of a day share a crawl."""
-    return len({(s.crawl, item["id"]) for s in scans if s.dropped for item in s.dropped})
+def by_day(scans: Iterable[FileScan]) -> Iterator[list[FileScan]]:
+    """Scans grouped by day; a folder walk is sorted, so a day's files come together."""
+    for _, group in groupby(scans, key=lambda scan: scan.day):
+        yield list(group)
+
+
+def day_totals(scans: list[FileScan]) -> dict[str, Any]:
+    """One day's counts, each paper once however many of the day's files it is in."""
+    failed: dict[str, set[str]] = {}
+    for scan in scans:
+        for item in scan.failed:
+            failed.setdefault(item["id"], set()).update(item["fields"])
+    folder, day = scans[0].day
+    return {
+        "day": day,
+        "folder": folder,
+        "files": [scan.path for scan in scans],
+        "papers": len(frozenset().union(*(scan.ids for scan in scans))),
+        "failed_papers": len(failed),
+        "failed_fields": sum(map(len, failed.values())),
+        "suspect_fields": len({(i["id"], i["field"]) for s in scans for i in s.suspect}),
+        "dropped_papers": len({item["id"] for s in scans if s.dropped for item in s.dropped}),
+        "gave_up": len({item["id"] for s in scans for item in s.failed if item.get("gave_up")}),
+    }
 
 
 def totals(scans: list[FileScan]) -> dict[str, int]:
+    days = [day_totals(group) for group in by_day(scans)]
     return {
         "files": len(scans),
-        "papers": sum(s.papers for s in scans),
-        "failed_papers": sum(len(s.failed) for s in scans),
-        "failed_fields": sum(s.failed_fields for s in scans),
-        "suspect_fields": sum(len(s.suspect) for s in scans),
-        "dropped_papers": dropped_papers(scans),
+        "days": len(days),
+        **{
+            key: sum(d[key] for d in days)
+            for key in ("papers", "failed_papers", "failed_fields", "suspect_fields", "dropped_papers", "gave_up")
+        },
         "errors": sum(len(s.errors) for s in scans),
     }
 
@@ -139,5 +179,5 @@ def exit_code(scans: list[FileScan]) -> int:
     """0 nothing failed, 1 some papers failed or were dropped, 2 something could not be
     read or parsed."""
     if any(s.errors for s in scans):
-        return 2
-    return 1 if any(s.failed or s.dropped for s in scans) else 0
+        return Exit.INPUT
+    return Exit.SOME_FAILED if any(s.failed or s.dropped for s in scans) else Exit.OK

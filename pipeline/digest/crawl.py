@@ -8,13 +8,14 @@ lists what the digest lacks.
 
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from ..errors import InputError
-from .document import CrawlPaper, Document, Notice, read_text
+from .document import CrawlPaper, Document, Notice, read_source
 from .jsonl import JsonlDigest
 
 _ENHANCED = re.compile(r"^(?P<day>.+?)_AI_enhanced_(?P<language>[^/]*)\.jsonl$")
@@ -32,6 +33,32 @@ def named_language(path: Path) -> str | None:
     write, which holds even on a day where every summary failed."""
     match = _ENHANCED.match(path.name)
     return match["language"] if match and match["language"] else None
+
+
+def day_files(path: Path) -> list[Path]:
+    """The digests of ``path``'s day in its folder, ``path`` included: its ``.md`` and its
+    ``_AI_enhanced_<Language>.jsonl`` files (never the crawl), sorted."""
+    key = day_key(path)
+    folder = Path(key[0])
+    crawl_name = f"{key[1]}.jsonl"
+    found = {path}
+    if folder.is_dir():
+        found.update(
+            p
+            for p in folder.glob(f"{glob.escape(key[1])}*")
+            if p.suffix in (".md", ".jsonl") and p.name != crawl_name and day_key(p) == key and p.is_file()
+        )
+    return sorted(found)
+
+
+def day_language(path: Path) -> str | None:
+    """The language the day of ``path`` names: its own ``_AI_enhanced_<Language>`` name, or
+    for a ``.md`` that of its day's one enhanced file (None when none or several name one)."""
+    own = named_language(path)
+    if own:
+        return own
+    named = {named_language(p) for p in day_files(path)} - {None}
+    return named.pop() if len(named) == 1 else None
 
 
 def crawl_path(path: Path) -> Path | None:
@@ -63,7 +90,7 @@ class Crawl:
 
 def read_crawl(path: Path) -> Crawl:
     """Parse a crawl file; lines that are not JSON objects with an ``id`` are noted, not fatal."""
-    lines = JsonlDigest.parse(path, read_text(path))
+    lines = JsonlDigest.parse(path, read_source(path)[0])
     crawl = Crawl(path, notices=[n for n in lines.notices if n.level == "error"], has_ai=not lines.is_crawl)
     seen: set[str] = set()
     for number, record in lines.records():

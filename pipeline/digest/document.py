@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import InputError
 from .fields import FIELDS
 from .placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from .write import fingerprint
 
 _ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/(.+?)(?:v\d+)?(?:\.pdf)?/?$")
 
@@ -77,12 +78,14 @@ class CrawlPaper:
         return {"id": self.id, "title": self.title, "category": self.category}
 
 
-@dataclass
+@dataclass(eq=False)
 class Paper:
     """One paper entry; ``fields`` maps each AI field to its text (None when absent).
 
-    ``spans`` says where each value sits in the document's text as ``(start, end)``
-    offsets (Markdown only: a JSONL paper is its line, ``line``).
+    ``spans`` says where each AI field and the abstract sit in the document's text as
+    ``(start, end)`` offsets (Markdown only: a JSONL paper is its line, ``line``). The
+    abstract is read from the document when asked for: it is most of a digest's text, and
+    only the papers being repaired (and the prompt's examples) need it.
     """
 
     index: int
@@ -91,10 +94,14 @@ class Paper:
     url: str
     authors: str
     category: str
-    abstract: str
     fields: dict[str, str | None]
     line: int
+    read_abstract: Callable[[], str] = field(repr=False)
     spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def abstract(self) -> str:
+        return self.read_abstract()
 
     def failed(self, matcher: PlaceholderMatcher = DEFAULT_MATCHER) -> tuple[str, ...]:
         """The fields that are missing, blank or a failure placeholder."""
@@ -113,6 +120,8 @@ class Document(ABC):
     text: str
     papers: list[Paper] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # The hash of the bytes read (``write.fingerprint``): the writer checks the file still has them.
+    source_sha256: str | None = field(default=None, repr=False)
 
     format: str = "digest"
 
@@ -126,8 +135,13 @@ class Document(ABC):
         to crawl position) puts it; ``papers`` stays as parsed, the change shows on render."""
 
     @abstractmethod
+    def chunks(self) -> Iterator[str]:
+        """The document's text with every recorded change applied, piece by piece: the
+        writer streams them, so a large digest is never held twice in memory."""
+
     def render_text(self) -> str:
         """The document's text with every recorded change applied."""
+        return self.text if not self.changed else "".join(self.chunks())
 
     @property
     @abstractmethod
@@ -168,8 +182,9 @@ class Document(ABC):
         return notices
 
 
-def read_text(path: Path) -> str:
-    """Read a digest as exact text, or raise InputError saying why it is unusable."""
+def read_source(path: Path) -> tuple[str, str]:
+    """A digest's exact text and the ``fingerprint`` of its bytes, or InputError saying why
+    it is unusable."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -184,7 +199,7 @@ def read_text(path: Path) -> str:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise InputError(path, "binary file (contains NUL bytes), not a digest", line=line)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), fingerprint(data)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"

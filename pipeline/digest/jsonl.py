@@ -64,13 +64,6 @@ def _sniff_style(samples: list[tuple[str, Any]]) -> JsonStyle:
     return JsonStyle(ensure_ascii, separators)
 
 
-@dataclass
-class _Line:
-    raw: str  # exactly as read, end of line included
-    obj: dict[str, Any] | None  # None for blank or unreadable lines
-    dirty: bool = False
-
-
 def _ai_key(ai: dict[str, Any], name: str) -> str:
     """The key a field lives under: ``tldr``, or the legacy ``task`` where only that exists."""
     if name not in ai:
@@ -89,9 +82,20 @@ def _field_value(ai: Any, name: str) -> str | None:
 
 @dataclass
 class JsonlDigest(Document):
+    """A JSONL file as its text plus where each line starts.
+
+    Objects are parsed to read their papers and then dropped; a line is parsed again only
+    to be edited (its new object kept until rendering). A large file thus costs its text
+    and the papers' short fields, not a tree of every object.
+    """
+
     format: str = "jsonl"
     style: JsonStyle = field(default_factory=JsonStyle)
-    _lines: list[_Line] = field(default_factory=list, repr=False)
+    _bounds: list[int] = field(default_factory=lambda: [0], repr=False)  # line n is [n-1, n)
+    _kept: list[int] = field(default_factory=list, repr=False)  # non-blank lines that are not objects
+    _edited: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  # line -> new object
+    _has_ai: bool = field(default=False, repr=False)
+    _keys: dict[str, str] = field(default_factory=lambda: {name: name for name in FIELDS}, repr=False)
     # Restored papers: the line number they follow (0: the file's start) -> (crawl position, object).
     _inserted: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
@@ -99,133 +103,154 @@ class JsonlDigest(Document):
     def parse(cls, path: Path, text: str) -> JsonlDigest:
         doc = cls(path=path, text=text)
         samples: list[tuple[str, Any]] = []
+        keys_found = False
         for number, match in enumerate(_LINE.finditer(text), start=1):
-            raw = match.group()
-            body, _ = _split_eol(raw)
-            if number == 1:
-                body = body.removeprefix("\ufeff")
-            line = _Line(raw, None)
-            doc._lines.append(line)
+            doc._bounds.append(match.end())
+            body = doc._body(number)
             if not body.strip():
                 continue
             try:
                 obj = json.loads(body)
             except json.JSONDecodeError as exc:
                 doc.notices.append(Notice(number, f"not JSON ({exc.msg}); line kept as is"))
+                doc._kept.append(number)
                 continue
             if not isinstance(obj, dict):
                 doc.notices.append(Notice(number, "JSON value is not an object; line kept as is"))
+                doc._kept.append(number)
                 continue
-            line.obj = obj
+            ai = obj.get("AI")
+            doc._has_ai = doc._has_ai or "AI" in obj
+            if not keys_found and isinstance(ai, dict) and ai:
+                doc._keys, keys_found = {name: _ai_key(ai, name) for name in FIELDS}, True
             if len(samples) < 3:
                 samples.append((body, obj))
-            doc.papers.append(_paper_from(obj, number, len(doc.papers) + 1))
+            doc.papers.append(doc._paper_from(obj, number, len(doc.papers) + 1))
         doc.style = _sniff_style(samples)
         doc.notices.extend(doc.duplicate_notices())
         return doc
 
+    def _raw(self, number: int) -> str:
+        """Line ``number`` exactly as read, end of line included."""
+        return self.text[self._bounds[number - 1] : self._bounds[number]]
+
+    def _body(self, number: int) -> str:
+        body, _ = _split_eol(self._raw(number))
+        return body.removeprefix("\ufeff") if number == 1 else body
+
+    def _object(self, number: int) -> dict[str, Any]:
+        """The line's object: as edited, else parsed again from the text."""
+        edited = self._edited.get(number)
+        if edited is not None:
+            return edited
+        loaded: dict[str, Any] = json.loads(self._body(number))
+        return loaded
+
+    def _paper_from(self, obj: dict[str, Any], line: int, index: int) -> Paper:
+        ai = obj.get("AI")
+        url = str(obj.get("abs") or obj.get("pdf") or "")
+        categories = obj.get("categories") or []
+        raw_id = obj.get("id")
+        return Paper(
+            index=index,
+            id=str(raw_id) if raw_id else (arxiv_id_from_url(url) or f"line-{line}"),
+            title=str(obj.get("title") or ""),
+            url=url,
+            authors=", ".join(map(str, obj.get("authors") or [])),
+            category=str(categories[0]) if isinstance(categories, list) and categories else "",
+            fields={name: _field_value(ai, name) for name in FIELDS},
+            line=line,
+            read_abstract=lambda: str(self._object(line).get("summary") or ""),
+        )
+
     def set_field(self, paper: Paper, name: str, value: str) -> None:
         if name not in FIELDS:
             raise KeyError(name)
-        line = self._lines[paper.line - 1]
-        assert line.obj is not None
-        ai = line.obj.get("AI")
+        obj = self._object(paper.line)
+        ai = obj.get("AI")
         if not isinstance(ai, dict):
             # Upstream puts "AI" last; a stray non-object value is replaced in place.
             ai = {}
-            line.obj["AI"] = ai
+            obj["AI"] = ai
         key = _ai_key(ai, name)
         if ai.get(key) != value:
             ai[key] = value
-            line.dirty = True
+            self._edited[paper.line] = obj
         paper.fields[name] = value
 
     def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
         # After the last line whose paper comes earlier in the crawl, else before the first
         # paper; ids the crawl does not know never decide the place.
-        after = self.papers[0].line - 1 if self.papers else len(self._lines)
+        after = self.papers[0].line - 1 if self.papers else len(self._bounds) - 1
         for existing in self.papers:
             position = order.get(existing.id)
             if position is not None and position < paper.position:
                 after = existing.line
         # Like upstream: the crawl's keys in the crawl's order, then "AI" last.
         obj = {key: value for key, value in paper.record.items() if key != "AI"}
-        obj["AI"] = {self._ai_keys()[name]: fields[name] for name in FIELDS}
+        obj["AI"] = {self._keys[name]: fields[name] for name in FIELDS}
         self._inserted.setdefault(after, []).append((paper.position, obj))
 
     def present_ids(self) -> set[str]:
         # A line kept as is (not JSON) still holds its paper: never restore it twice.
-        kept = (_KEPT_ID.search(line.raw) for line in self._lines if line.obj is None)
+        kept = (_KEPT_ID.search(self._raw(number)) for number in self._kept)
         return super().present_ids() | {found[1] for found in kept if found}
 
     def unidentified_lines(self) -> list[int]:
-        return [
-            number
-            for number, line in enumerate(self._lines, start=1)
-            if line.obj is None and line.raw.strip() and not _KEPT_ID.search(line.raw)
-        ]
-
-    def _ai_keys(self) -> dict[str, str]:
-        """Field name to key as this file writes it (``task`` in pre-April-2025 files)."""
-        for line in self._lines:
-            ai = line.obj.get("AI") if line.obj is not None else None
-            if isinstance(ai, dict) and ai:
-                return {name: _ai_key(ai, name) for name in FIELDS}
-        return {name: name for name in FIELDS}
+        return [number for number in self._kept if not _KEPT_ID.search(self._raw(number))]
 
     @property
     def changed(self) -> bool:
-        return bool(self._inserted) or any(line.dirty for line in self._lines)
+        return bool(self._inserted or self._edited)
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(line number, JSON object)`` of every object line, in file order."""
-        for number, line in enumerate(self._lines, start=1):
-            if line.obj is not None:
-                yield number, line.obj
+        for paper in self.papers:
+            yield paper.line, self._object(paper.line)
 
     @property
     def is_crawl(self) -> bool:
-        return bool(self.papers) and not any(line.obj is not None and "AI" in line.obj for line in self._lines)
+        return bool(self.papers) and not self._has_ai
 
-    def render_text(self) -> str:
+    def chunks(self) -> Iterator[str]:
         if not self.changed:
-            return self.text
-        parts = [self._insertion(0)]
-        for number, line in enumerate(self._lines, start=1):
-            parts += [self._serialise(line) if line.dirty else line.raw, self._insertion(number)]
-        if parts[0] and self.text.startswith("\ufeff"):  # the BOM stays the file's first character
-            parts[0], parts[1] = "\ufeff" + parts[0], parts[1].removeprefix("\ufeff")
-        return "".join(parts)
+            yield self.text
+            return
+        text, bounds = self.text, self._bounds
+        pos = 0
+        if 0 in self._inserted and text.startswith("\ufeff"):
+            yield "\ufeff"  # the BOM stays the file's first character
+            pos = 1
+        for number in sorted(set(self._edited) | set(self._inserted)):
+            if number in self._edited:
+                start = max(bounds[number - 1], pos)
+                yield text[pos:start]
+                yield self._serialise(number, bom=text[start : start + 1] == "\ufeff")
+                pos = bounds[number]
+            if number in self._inserted:
+                yield text[pos : bounds[number]]
+                pos = max(pos, bounds[number])
+                yield self._insertion(number)
+        yield text[pos:]
+
+    def _eol(self) -> str:
+        """The file's line ending, from its first line that has one."""
+        for number in range(1, len(self._bounds)):
+            eol = _split_eol(self._raw(number))[1]
+            if eol:
+                return eol
+        return "\n"
 
     def _insertion(self, after: int) -> str:
         """The restored lines that follow line ``after``, in crawl order."""
         objs = [obj for _, obj in sorted(self._inserted.get(after, ()), key=lambda item: item[0])]
         if not objs:
             return ""
-        eol = next((_split_eol(line.raw)[1] for line in self._lines if _split_eol(line.raw)[1]), "\n")
+        eol = self._eol()
         bodies = [self.style.dumps(obj) for obj in objs]
-        if after and not _split_eol(self._lines[after - 1].raw)[1]:
+        if after and not _split_eol(self._raw(after))[1]:
             return "".join(eol + body for body in bodies)  # no final newline before, none after
         return "".join(body + eol for body in bodies)
 
-    def _serialise(self, line: _Line) -> str:
-        bom = "\ufeff" if line.raw.startswith("\ufeff") else ""
-        return bom + self.style.dumps(line.obj) + _split_eol(line.raw)[1]
-
-
-def _paper_from(obj: dict[str, Any], line: int, index: int) -> Paper:
-    ai = obj.get("AI")
-    url = str(obj.get("abs") or obj.get("pdf") or "")
-    categories = obj.get("categories") or []
-    raw_id = obj.get("id")
-    return Paper(
-        index=index,
-        id=str(raw_id) if raw_id else (arxiv_id_from_url(url) or f"line-{line}"),
-        title=str(obj.get("title") or ""),
-        url=url,
-        authors=", ".join(map(str, obj.get("authors") or [])),
-        category=str(categories[0]) if isinstance(categories, list) and categories else "",
-        abstract=str(obj.get("summary") or ""),
-        fields={name: _field_value(ai, name) for name in FIELDS},
-        line=line,
-    )
+    def _serialise(self, number: int, *, bom: bool) -> str:
+        return ("\ufeff" if bom else "") + self.style.dumps(self._edited[number]) + _split_eol(self._raw(number))[1]

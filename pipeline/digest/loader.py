@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InputError, NotADigest
 from .discover import Candidate, discover
-from .document import Document, read_text
+from .document import Document, read_source
 from .jsonl import JsonlDigest, looks_like_jsonl
 from .markdown import MarkdownDigest, looks_like_markdown
 
@@ -16,12 +16,16 @@ from .markdown import MarkdownDigest, looks_like_markdown
 def load(path: str | os.PathLike[str]) -> Document:
     """Parse a Markdown or JSONL digest; InputError (naming file and line) if it is neither."""
     path = Path(path)
-    text = read_text(path)
+    text, sha256 = read_source(path)
+    document: Document
     if looks_like_jsonl(text):
-        return JsonlDigest.parse(path, text)
-    if looks_like_markdown(text):
-        return MarkdownDigest.parse(path, text)
-    raise NotADigest(path, "not a digest: neither '### [N] [Title](url)' entries nor JSON lines", line=1)
+        document = JsonlDigest.parse(path, text)
+    elif looks_like_markdown(text):
+        document = MarkdownDigest.parse(path, text)
+    else:
+        raise NotADigest(path, "not a digest: neither '### [N] [Title](url)' entries nor JSON lines", line=1)
+    document.source_sha256 = sha256
+    return document
 
 
 def open_candidate(candidate: Candidate) -> Document | None:

@@ -9,7 +9,7 @@ reported with its line number. Restored papers are inserted by ``insert.py``'s p
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,8 +53,8 @@ _ENTRY = re.compile(
     + r"</details>"
 )
 
-_SPANS = ("index", "title", "url", "authors", "category", *FIELDS, "abstract")
-_TRIMMED = frozenset(("category", *FIELDS, "abstract"))
+# Values a paper keeps a span of: the ones edits replace, and the abstract it reads lazily.
+_SPANS = (*FIELDS, "abstract")
 
 # In order, what a well-formed entry must contain; used to say what a broken one lacks.
 _REQUIRED = (
@@ -150,20 +150,21 @@ class MarkdownDigest(Document):
     def changed(self) -> bool:
         return bool(self._edits or self._restored)
 
-    def render_text(self) -> str:
+    def chunks(self) -> Iterator[str]:
         if not self.changed:
-            return self.text
+            yield self.text
+            return
         edits = {
             **self._edits,
             **self._plan.replacements,
             **{(offset, offset): text for offset, text in self._plan.inserts.items()},
         }
-        parts, pos = [], 0
+        pos = 0
         for (start, end), value in sorted(edits.items()):
-            parts += [self.text[pos:start], value]
+            yield self.text[pos:start]
+            yield value
             pos = end
-        parts.append(self.text[pos:])
-        return "".join(parts)
+        yield self.text[pos:]
 
 
 def _entry_starts(text: str) -> list[int]:
@@ -186,19 +187,19 @@ def _trimmed_span(text: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def _paper_from(text: str, match: re.Match[str], line: int) -> Paper:
-    spans = {name: _trimmed_span(text, match.span(name)) if name in _TRIMMED else match.span(name) for name in _SPANS}
-    values = {name: _unwrap(text[start:end]) for name, (start, end) in spans.items()}
-    url = values["url"]
+    spans = {name: _trimmed_span(text, match.span(name)) for name in _SPANS}
+    start, end = spans["abstract"]
+    url = match["url"]
     return Paper(
         index=int(match["index"]),
         id=arxiv_id_from_url(url) or url,
-        title=values["title"],
+        title=match["title"],
         url=url,
-        authors=values["authors"],
-        category=values["category"],
-        abstract=values["abstract"],
-        fields={name: values[name] for name in FIELDS},
+        authors=match["authors"],
+        category=_unwrap(text[slice(*_trimmed_span(text, match.span("category")))]),
+        fields={name: _unwrap(text[slice(*spans[name])]) for name in FIELDS},
         line=line,
+        read_abstract=lambda: _unwrap(text[start:end]),
         spans=spans,
     )
 

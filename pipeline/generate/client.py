@@ -22,12 +22,26 @@ from typing import Any, cast
 import httpx
 import openai
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential_jitter
 
 from ..contracts import Gate, Usage
-from ..errors import FatalLLMError, LLMError, ResponseFormatRejected, TransientLLMError, UsageError
+from ..errors import (
+    AuthError,
+    ConnectFailed,
+    EndpointNotFound,
+    FatalLLMError,
+    LLMError,
+    ModelNotFound,
+    ProviderFailing,
+    ProviderUnreachable,
+    QuotaExhausted,
+    RequestTimedOut,
+    ResponseFormatRejected,
+    TransientLLMError,
+    UsageError,
+)
 from .prompt import Message
 from .settings import LLMSettings
 from .transport import ShardedTransport, environment_proxy
@@ -64,6 +78,8 @@ _RESPONSE_FORMATS: dict[ResponseMode, Callable[[dict[str, Any]], dict[str, Any] 
 # Statuses worth another try besides 5xx; 400/401/403/404/422 are not.
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
 _AUTH_STATUSES = frozenset({401, 403})
+# A 429 with one of these codes is not a rate limit but an empty account: never retried.
+_QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "insufficient_balance"})
 # How servers word a rejected response_format (DeepSeek: "This response_format type is
 # unavailable now"; others: "response format json_schema is not supported").
 _FORMAT_REJECTION = re.compile(r"response[_ ]format|json[_ ]schema|json_object|structured output", re.IGNORECASE)
@@ -92,18 +108,34 @@ class CallTally:
     usage: Usage = field(default_factory=Usage)
 
 
-def map_sdk_error(exc: openai.OpenAIError, secret: str = "") -> LLMError:
-    """The one place where the SDK's exceptions become ours (callers ``raise ... from``)."""
+def map_sdk_error(exc: openai.OpenAIError, secret: str = "", base_url: str = "") -> LLMError:
+    """The one place where the SDK's exceptions become ours (callers ``raise ... from``).
+
+    What no retry can mend (a bad key, a missing model or endpoint, no credit) maps to a
+    ``FatalLLMError`` that names the cause and the fix, so the run stops at the first one.
+    """
     if isinstance(exc, openai.APITimeoutError):
-        return TransientLLMError("request timed out")
+        return RequestTimedOut("request timed out")
     if isinstance(exc, openai.APIConnectionError):
-        return TransientLLMError(f"connection error: {_redact(str(exc.__cause__ or exc), secret)}")
+        cause = exc.__cause__ or exc
+        detail = _redact(str(cause) or type(cause).__name__, secret)
+        if isinstance(cause, httpx.ConnectError):  # refused, DNS, TLS: no server answered
+            return ConnectFailed(f"cannot connect to {base_url or 'the server'} ({detail})")
+        return TransientLLMError(f"connection error: {detail}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
+        code = f"{exc.code or exc.type or ''}".lower()
         # Redact before cutting: a key straddling the cut would no longer match.
         text = f"HTTP {status}: {_redact(_server_message(exc), secret)[:_MAX_DETAIL_CHARS]}"
         if status in _AUTH_STATUSES:
-            return FatalLLMError(f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status)
+            return AuthError(f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status)
+        if status == 402 or code in _QUOTA_CODES:
+            return QuotaExhausted(f"{text} (no credit left on this key: top it up or use another key)", status=status)
+        if status == 404:
+            if "model" in code or "model" in text.lower():
+                return ModelNotFound(f"{text} (check MODEL_NAME or --model; /v1/models lists them)", status=status)
+            where = f"{base_url.rstrip('/')}/chat/completions" if base_url else "the chat completions URL"
+            return EndpointNotFound(f"{text} at {where} (check OPENAI_BASE_URL: it usually ends in /v1)", status=status)
         if status == 400 and _FORMAT_REJECTION.search(text):
             return ResponseFormatRejected(text, status=status)
         if status in _TRANSIENT_STATUSES or status >= 500:
@@ -192,6 +224,7 @@ class LLMClient:
         # windows answer with 429s.
         self._pace = AsyncLimiter(1, 60 / settings.rpm) if settings.rpm else None
         self.gate = gate or Gate()
+        self._breaker = ConsecutiveFailures(settings.max_consecutive_failures)
         self._backoff = wait_exponential_jitter(
             multiplier=settings.backoff_s, max=settings.backoff_max_s, jitter=settings.backoff_s
         )
@@ -222,24 +255,43 @@ class LLMClient:
     ) -> Completion:
         """One usable answer, falling back through response modes the server rejects.
 
-        Raises ``TransientLLMError`` once retries are spent, ``FatalLLMError`` on bad
-        credentials, ``LLMError`` for other refusals of the request.
+        Raises ``TransientLLMError`` once retries are spent, ``FatalLLMError`` when no
+        paper of the run can succeed (the gate is then closed), ``LLMError`` for other
+        refusals of the request.
         """
         while True:
             mode = self.mode
             retrying = AsyncRetrying(
                 retry=retry_if_exception_type(TransientLLMError),
                 wait=self._wait,
-                stop=stop_after_attempt(self._settings.attempts) | _WaitBudget(self._settings.max_wait_s),
+                stop=_AttemptsFor(self._settings.attempts) | _WaitBudget(self._settings.max_wait_s),
                 sleep=self._sleep,
                 before_sleep=_log_backoff,
                 reraise=True,
             )
             try:
-                return await retrying(self._attempt, messages, schema, max_tokens, mode, tally)
+                completion: Completion = await retrying(self._attempt, messages, schema, max_tokens, mode, tally)
             except ResponseFormatRejected:
                 if not self._reject(mode):
                     raise
+                continue
+            except ConnectFailed as exc:
+                fix = "is the server running? check OPENAI_BASE_URL"
+                raise self._fatal(ProviderUnreachable(f"{exc}; {fix}")) from exc
+            except TransientLLMError as exc:
+                failing = self._breaker.failed(exc)
+                if failing is not None:
+                    raise self._fatal(failing) from exc
+                raise
+            except FatalLLMError as exc:
+                raise self._fatal(exc) from exc.__cause__
+            self._breaker.succeeded()
+            return completion
+
+    def _fatal(self, error: FatalLLMError) -> FatalLLMError:
+        """Close the run's gate: no other paper may spend a request on a dead provider."""
+        self.gate.close(f"{error.kind}: {error}")
+        return error
 
     def _reject(self, mode: ResponseMode) -> bool:
         """Stop using ``mode`` for the run; False when there is nothing to fall back to."""
@@ -279,9 +331,7 @@ class LLMClient:
                 started = self._clock()
                 response = await self._sdk.post("/chat/completions", cast_to=object, body=body)
         except openai.OpenAIError as exc:
-            error = map_sdk_error(exc, self._settings.api_key)
-            if isinstance(error, FatalLLMError):
-                self.gate.close(f"{error.kind}: {error}")  # no other paper may use this key
+            error = map_sdk_error(exc, self._settings.api_key, self._settings.base_url)
             logger.warning(
                 "paper=%s call=%d mode=%s failed after %.2fs: %s: %s",
                 tally.paper_id, tally.calls, mode.value, self._clock() - started,
@@ -320,6 +370,49 @@ class LLMClient:
             body["response_format"] = response_format
         body.update(self._settings.extra_body)
         return body
+
+
+class _AttemptsFor(stop_base):
+    """Stop after ``attempts``, or earlier where the failure's kind caps its own retries
+    (a refused connection or a timeout is tried twice, a 429 up to ``attempts`` times)."""
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = attempts
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        cap = getattr(error, "max_attempts", None) or self.attempts
+        return retry_state.attempt_number >= min(cap, self.attempts)
+
+
+class ConsecutiveFailures:
+    """The circuit breaker: K papers in a row whose requests all failed for the same
+    transport reason (a dead server, a 5xx storm, blank answers) stop the run.
+
+    One paper's request gives up only after its retries, so K in a row is a provider
+    problem, not bad luck; a success anywhere resets the count. ``limit`` 0 never trips.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._last: tuple[str, int | None] | None = None
+        self._count = 0
+
+    def succeeded(self) -> None:
+        self._last, self._count = None, 0
+
+    def failed(self, error: TransientLLMError) -> ProviderFailing | None:
+        """Count a paper's failed request; the fatal error once K in a row share a reason."""
+        signature = (type(error).__name__ + error.reason, error.status)
+        self._count = self._count + 1 if signature == self._last else 1
+        self._last = signature
+        if self.limit and self._count >= self.limit:
+            return ProviderFailing(
+                f"{self._count} papers in a row failed the same way ({error}): the provider looks down "
+                "or overloaded; try again later (--max-consecutive-failures sets how many)",
+                status=error.status,
+            )
+        return None
 
 
 class _WaitBudget(stop_base):

@@ -278,6 +278,7 @@ class ExtractiveProvider:
     # Copied English sentences: wrong language, and a long copy, in a non-English digest;
     # an abstract with fewer sentences than fields must repeat one.
     expected_problems = frozenset({"language", "length", "duplicate"})
+    billed = False  # offline and deterministic: a dry run may run it
 
     def __init__(self, *, mark: bool = False, bounds: Mapping[str, LengthBounds] | None = None) -> None:
         """``bounds`` defaults to the schema's; ``mark`` prefixes each field (--mark-extractive)."""
@@ -308,6 +309,9 @@ class ExtractiveProvider:
             sentences = [part for s in sentences for part in _CLAUSE_BREAK.split(s)]
         return [s for s in sentences if len(s) >= shortest]
 
+    def estimate(self, request: PaperRequest) -> Usage:
+        return Usage()
+
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation:
         """Never rejects its own output: ``validate`` is unused because this is the last resort."""
         # latency_s stays 0.0: the work is microseconds and a fixed value keeps runs identical.
@@ -317,5 +321,6 @@ class ExtractiveProvider:
             model=self.model,
             prompt_version=self.prompt_version,
             mode="extractive",
+            attempts=0,  # no request was sent
             usage=Usage(),
         )

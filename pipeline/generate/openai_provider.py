@@ -12,13 +12,14 @@ import time
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
 
-from ..contracts import Generation, PaperRequest, Problem, Validate
+from ..contracts import Generation, PaperRequest, Problem, Usage, Validate
 from ..errors import FatalLLMError, GenerationFailed, LLMError
 from .client import CallTally, Clock, Completion, LLMClient
 from .decode import DecodeError, decode_object
 from .prompt import Prompts, build_messages, build_reask_messages, load_prompts
 from .schema import parse_summary, restricted_schema, schema_problems
 from .settings import LLMSettings
+from .tokens import estimate_completion, estimate_tokens
 
 logger = logging.getLogger("pipeline.llm")
 
@@ -34,6 +35,7 @@ class OpenAIProvider:
 
     name = "openai"
     expected_problems: frozenset[str] = frozenset()  # a model's answer must pass every check
+    billed = True
 
     def __init__(
         self,
@@ -56,12 +58,20 @@ class OpenAIProvider:
     def prompt_version(self) -> str:
         return self._prompts.version
 
+    def estimate(self, request: PaperRequest) -> Usage:
+        """The first request's tokens: its prompt as built, an answer of typical length."""
+        messages = build_messages(request, self._prompts, self._settings.examples)
+        prompt = sum(estimate_tokens(message["content"]) for message in messages)
+        return Usage(prompt_tokens=prompt, completion_tokens=estimate_completion(len(request.fields)))
+
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation:
         """Validated fields for ``request.fields``, or ``GenerationFailed``.
 
         ``FatalLLMError`` (bad key, no permission) propagates: it must stop the whole run.
         """
-        paper = _Paper(request, CallTally(request.id), started=self._clock())
+        paper = _Paper(
+            request, CallTally(request.id), clock=self._clock, started=self._clock(), mode=self._client.mode.value
+        )
         schema = restricted_schema(request.fields)
         examples = self._settings.examples
         messages = build_messages(request, self._prompts, examples)
@@ -73,6 +83,7 @@ class OpenAIProvider:
                 raise
             except LLMError as exc:
                 raise paper.failed([exc.reason], str(exc)) from exc
+            paper.mode = completion.mode.value
 
             if completion.finish_reason == "length" and max_tokens == self._settings.max_tokens:
                 max_tokens *= LENGTH_RETRY_FACTOR
@@ -80,7 +91,7 @@ class OpenAIProvider:
                 continue
             final = _final_reason(completion)
             if final is not None:
-                raise paper.failed([final[0]], final[1], completion.content)
+                raise paper.failed([final[0]], final[1], completion.content, answered=True)
 
             fields, problems = _check(request, completion, validate)
             if not problems:
@@ -99,7 +110,7 @@ class OpenAIProvider:
             if paper.reasks >= self._settings.max_reasks:
                 reasons = sorted({problem.code for problem in problems})
                 summary = "; ".join(f"{p.field or '-'}: {p.message}" for p in problems)
-                raise paper.failed(reasons, summary, completion.content)
+                raise paper.failed(reasons, summary, completion.content, answered=True)
             paper.reasks += 1
             logger.info(
                 "paper=%s re-ask %d/%d: %s", request.id, paper.reasks, self._settings.max_reasks,
@@ -114,10 +125,14 @@ class _Paper:
 
     request: PaperRequest
     tally: CallTally
+    clock: Clock
     started: float
+    mode: str  # of the last answer (the client's mode until one arrives)
     reasks: int = 0
 
-    def failed(self, reasons: list[str], detail: str, last_output: str | None = None) -> GenerationFailed:
+    def failed(
+        self, reasons: list[str], detail: str, last_output: str | None = None, *, answered: bool = False
+    ) -> GenerationFailed:
         logger.warning("paper=%s gave up (%s): %s", self.request.id, ", ".join(reasons), detail)
         return GenerationFailed(
             reasons,
@@ -126,6 +141,9 @@ class _Paper:
             reasks=self.reasks,
             last_output=last_output,
             usage=asdict(self.tally.usage),
+            answered=answered,
+            latency_s=self.clock() - self.started,
+            mode=self.mode,
         )
 
 

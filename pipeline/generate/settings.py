@@ -26,6 +26,8 @@ DEFAULT_MAX_REASKS = 2
 DEFAULT_MAX_TOKENS = 2048
 DEFAULT_CONCURRENCY = 8
 DEFAULT_EXAMPLES = 2
+# Papers in a row failing for the same transport reason before the run stops (exit 3).
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 3
 # Backoff between transport retries without Retry-After: 0.5 s, 1 s, 2 s ... up to 8 s, plus
 # up to 0.5 s of jitter; the openai SDK's own defaults (INITIAL/MAX_RETRY_DELAY), which its
 # servers are tuned for. A slot waiting here costs one request in flight, not the run.
@@ -50,6 +52,7 @@ ENVIRONMENT: dict[str, str] = {
     "concurrency": "DIGEST_REPAIR_CONCURRENCY",
     "examples": "DIGEST_REPAIR_EXAMPLES",
     "rpm": "DIGEST_REPAIR_RPM",
+    "max_consecutive_failures": "DIGEST_REPAIR_MAX_CONSECUTIVE_FAILURES",
 }
 
 
@@ -72,6 +75,9 @@ class LLMSettings:
     examples: int = DEFAULT_EXAMPLES
     # Requests per minute, paced evenly (0: as fast as the concurrency allows).
     rpm: float = 0.0
+    # The circuit breaker: stop the run after this many papers in a row failed for the same
+    # transport reason (0: never).
+    max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
     backoff_s: float = DEFAULT_BACKOFF_S
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S
 
@@ -82,7 +88,15 @@ class LLMSettings:
         for name in ("attempts", "max_tokens", "concurrency"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
-        for name in ("max_reasks", "examples", "max_wait_s", "backoff_s", "backoff_max_s", "rpm"):
+        for name in (
+            "max_reasks",
+            "examples",
+            "max_wait_s",
+            "backoff_s",
+            "backoff_max_s",
+            "rpm",
+            "max_consecutive_failures",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         if not (self.timeout_s > 0 and math.isfinite(self.timeout_s)):

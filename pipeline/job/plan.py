@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ..contracts import Example, PaperRequest
-from ..detect.language import CHECKED_LANGUAGES, detect_language, document_language, normalize_language
+from ..detect.language import CHECKED_LANGUAGES, detect_language, digest_language
 from ..digest.crawl import Crawl, CrawlFinder, CrawlPaper, day_key, named_language
 from ..digest.discover import Candidate
 from ..digest.document import Document, Paper
@@ -109,7 +109,7 @@ class Day:
 class Planner:
     """Turns a day's loaded documents into tasks, by the run's options."""
 
-    language: str | None = None  # overrides each day's dominant language
+    language: str | None = None  # for days whose files name no language (see digest_language)
     examples: int = 2
     ids: frozenset[str] | None = None  # regen: only these papers
     fields: tuple[str, ...] | None = None  # regen: these fields (None: the failed ones)
@@ -124,8 +124,7 @@ class Planner:
         # The JSONL is upstream's source of truth for title and abstract; prefer it.
         ordered = sorted(documents, key=lambda item: item[1].format != "jsonl")
         first = ordered[0][1]
-        named = next(filter(None, (named_language(candidate.path) for candidate, _, _ in documents)), None)
-        language = normalize_language(self.language or named or document_language(first))
+        language = digest_language(first, self.language)
         examples = pick_examples(first, language, self.examples, self.thresholds)
         by_id: dict[str, Task] = {}
         for _, document, file_result in ordered:
@@ -174,10 +173,12 @@ class Planner:
             return
         present = []
         for candidate, document, file_result in day.documents:
-            unknown = document.unidentified_lines()
-            if unknown:
-                message = "an entry whose arXiv id cannot be read: no dropped paper restored into this file"
-                day.errors.append(InputError(candidate.path, message, line=unknown[0]))
+            # An entry that could not be read may be that very paper, or (truncated) leave a
+            # <details> open that anything inserted after it would land in.
+            unreadable = [n.line for n in document.notices if n.level == "error"] + document.unidentified_lines()
+            if unreadable:
+                message = f"an entry at line {min(unreadable)} cannot be read: no dropped paper restored into this file"
+                day.errors.append(InputError(candidate.path, message, line=min(unreadable)))
             else:
                 present.append((document, file_result, document.present_ids()))
         for paper in crawl.papers:

@@ -6,6 +6,10 @@ a paper of the day's crawl that a file lacks is one more task, inserted rather t
 set). Tasks run concurrently across all files, and a day's files are written as soon as
 its last task finishes. Days are loaded as work reaches them, so memory stays flat
 however many files a run covers. A paper whose generation fails changes nothing.
+
+The run holds a lock on its folders and its cache (``lock.py``), answers from the cache
+cost nothing and are taken even past a budget, and a paper the model failed on for
+``give_up_after`` nights is skipped (``gave_up``) instead of being paid for every night.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,20 +31,25 @@ from ..digest.loader import open_candidate
 from ..digest.markup import sanitize
 from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from ..digest.write import output_path, unified_diff, write_atomic
-from ..errors import Aborted, FatalLLMError, GenerationFailed, InputError
-from ..generate.cache import GenerationCache, cache_key
+from ..errors import Aborted, FatalLLMError, GenerationFailed, InputError, RunError
+from ..generate.cache import GenerationCache, cache_key, tonight
 from ..validate.validator import Validator
+from .lock import hold, lock_targets
 from .plan import Day, Planner, Task, group_days
 from .progress import Progress
 from .report import FileResult, RunReport
 
 logger = logging.getLogger("pipeline.repair")
 
+# Failed nights after which a paper is skipped as ``gave_up`` (0: never give up).
+DEFAULT_GIVE_UP_AFTER = 3
+
 
 @dataclass(frozen=True)
 class Output:
     """Where repaired text goes: ``in-place``, ``out`` (copies in ``out_dir``), ``dry-run``
-    (a unified diff, nothing written) or ``none`` (nothing written, nothing shown)."""
+    (a unified diff, nothing written, no billed request) or ``none`` (nothing written,
+    nothing shown: ``regen --print``)."""
 
     mode: str = "in-place"
     out_dir: Path | None = None
@@ -50,9 +59,9 @@ class Output:
 @dataclass(frozen=True)
 class RepairOptions:
     concurrency: int = 8
-    max_papers: int | None = None
+    max_papers: int | None = None  # generations; answers from the cache do not count
     max_total_tokens: int | None = None
-    language: str | None = None  # overrides each digest's dominant language
+    language: str | None = None  # for days whose files do not name their language
     examples: int = 2
     grace_s: float = 30.0  # how long in-flight calls may finish after SIGINT/SIGTERM
     output: Output = field(default_factory=Output)
@@ -61,6 +70,9 @@ class RepairOptions:
     fields: tuple[str, ...] | None = None
     restore_dropped: bool = False  # insert the papers of the day's crawl that a file lacks
     fix_language: bool = False  # also regenerate fields written in another language
+    lock_timeout_s: float | None = 0.0  # wait this long for another run's lock; None: no lock
+    give_up_after: int = DEFAULT_GIVE_UP_AFTER
+    retry_failed: bool = False  # generate papers that gave up too
 
 
 class RepairJob:
@@ -93,6 +105,7 @@ class RepairJob:
         self._stop_reason: str | None = None
         self._scheduled = 0
         self._tokens = 0
+        self._night = tonight()
         self._open_days: list[Day] = []
         self._pending: set[asyncio.Task[None]] = set()  # papers in progress
         self._written: set[Path] = set()  # --out targets of this run
@@ -109,12 +122,15 @@ class RepairJob:
         # Problems a provider's output is known to have, written anyway and reported as
         # warnings: the extractive provider cannot translate ("language", "length").
         self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
+        self._dry_run = options.output.mode == "dry-run"
+        self.report.dry_run = self._dry_run
 
     # -- stopping ---------------------------------------------------------------------
 
     def stop(self, reason: str, *, grace: float = 0.0) -> None:
-        """Stop scheduling new papers (signal, auth failure); requests already on the wire
-        may finish for ``grace`` seconds, then every paper still in progress is cancelled."""
+        """Stop scheduling new papers (signal, a dead provider, an unwritable output);
+        requests already on the wire may finish for ``grace`` seconds, then every paper
+        still in progress is cancelled."""
         if self._stop_reason is None:
             self._stop_reason = reason
             self.gate.close(reason)
@@ -126,9 +142,9 @@ class RepairJob:
             job.cancel()
 
     def _budget_left(self) -> str | None:
-        """Why no further paper may start, or None."""
+        """Why no further paper may be generated (a reason code), or None."""
         if self._stop_reason:
-            return self._stop_reason
+            return "interrupted" if self.report.interrupted else "aborted"
         o = self.options
         if o.max_papers is not None and self._scheduled >= o.max_papers:
             return "budget"
@@ -139,6 +155,7 @@ class RepairJob:
     # -- the run ----------------------------------------------------------------------
 
     async def run(self, paths: Iterable[str | Path]) -> RunReport:
+        paths = list(paths)
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         handled = []
@@ -147,13 +164,27 @@ class RepairJob:
                 loop.add_signal_handler(sig, self._on_signal)
                 handled.append(sig)
         try:
-            await self._run(paths)
+            async with self._lock(paths):
+                await self._run(paths)
+        except RunError as exc:  # another run holds the lock: nothing was done
+            self.report.aborted = f"{exc.kind}: {exc}"
+            self.progress.note(self.report.aborted)
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             self.report.seconds = time.monotonic() - started
             self.progress.close()
         return self.report
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, paths: list[str | Path]) -> AsyncIterator[None]:
+        """The run's folders and cache, held until the last write (a dry run writes nothing)."""
+        timeout = self.options.lock_timeout_s
+        if timeout is None or self._dry_run:
+            yield
+            return
+        async with hold(lock_targets(paths, self.cache.path if self.cache else None), timeout):
+            yield
 
     def _on_signal(self) -> None:
         if self.report.interrupted:  # a second Ctrl-C: no more waiting
@@ -175,10 +206,14 @@ class RepairJob:
             if not day.tasks:
                 self._finish_day(day)
             for task in day.tasks:
-                reason = self._budget_left()
-                if reason is None and self._try_cache(task):
+                if not self.report.interrupted and (self._try_cache(task) or self._gave_up(task)):
                     self._task_done(task)
                     continue
+                if self._dry_run and self.provider.billed:
+                    task.result.plan(self.provider.estimate(task.request))
+                    self._task_done(task)
+                    continue
+                reason = self._budget_left()
                 if reason is None:
                     await admission.acquire()
                     reason = self._budget_left()  # may have changed while waiting
@@ -260,12 +295,28 @@ class RepairJob:
     # -- one paper ----------------------------------------------------------------------
 
     def _try_cache(self, task: Task) -> bool:
+        """Take an accepted answer from the cache: free, so no budget limits it."""
         if self.cache is None:
             return False
         generation = self.cache.get(self._key(task))
         if generation is None:
             return False
         self._accept(task, generation, cached=True)
+        return True
+
+    def _gave_up(self, task: Task) -> bool:
+        """Skip a paper the model failed on for ``give_up_after`` nights (not with --retry-failed)."""
+        o = self.options
+        if self.cache is None or o.retry_failed or not o.give_up_after or not self.provider.billed:
+            return False
+        failure = self.cache.failure(self._key(task))
+        if failure is None or failure.nights < o.give_up_after:
+            return False
+        task.result.skip(
+            "gave_up",
+            f"the model's answers failed on {failure.nights} nights ({', '.join(failure.reasons)}): skipped until "
+            "the abstract, the model or the prompt changes (--retry-failed tries again)",
+        )
         return True
 
     def _key(self, task: Task) -> str:
@@ -308,6 +359,7 @@ class RepairJob:
         except GenerationFailed as exc:
             spent = Usage.from_dict(exc.usage)
             self._tokens += spent.total  # a paper the model failed on still cost its tokens
+            self._remember(task, exc)
             if self.fallback is None:
                 task.result.fail(exc)
                 return None
@@ -319,8 +371,23 @@ class RepairJob:
             generation.usage.add(spent)
             return generation
 
+    def _remember(self, task: Task, error: GenerationFailed) -> None:
+        """Count a night on which the model answered and every answer was rejected."""
+        if self.cache is None or not error.answered:
+            return
+        self.cache.record_failure(
+            self._key(task),
+            task.request,
+            error.reasons,
+            str(error),
+            attempts=error.attempts,
+            model=self.provider.model,
+            prompt_version=self.provider.prompt_version,
+            night=self._night,
+        )
+
     def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
-        """Validate once more, then write the fields into every file of the day."""
+        """Validate once more, then put the fields into every file of the day."""
         fields = {name: sanitize(generation.fields.get(name, "")) for name in task.request.fields}
         unchanged = generation.checked and fields == generation.fields
         problems = [] if unchanged else self.validator(task.request, fields)
@@ -357,24 +424,32 @@ class RepairJob:
         day.written = True
         if day in self._open_days:
             self._open_days.remove(day)
+        unwritten: dict[int, tuple[str, str]] = {}  # id(document) -> (reason, message)
         for candidate, document, file_result in day.documents:
             if not document.changed:
                 continue
             try:
                 file_result.written = self._write(candidate, document)
-            except InputError as exc:
+            except InputError as exc:  # read-only, changed on disk, a --out name taken: this file only
                 file_result.errors.append(exc.as_dict())
                 self.progress.note(str(exc))
-            except OSError as exc:
-                file_result.errors.append(InputError(candidate.path, f"cannot write: {exc}").as_dict())
-                self.progress.note(f"{candidate.path}: cannot write: {exc}")
+                unwritten[id(document)] = (exc.reason, str(exc))
+            except OSError as exc:  # the output cannot be written at all: no point going on
+                error = RunError(f"cannot write {candidate.path}: {exc.strerror or exc}")
+                file_result.errors.append(InputError(candidate.path, f"cannot write: {exc.strerror or exc}").as_dict())
+                unwritten[id(document)] = ("write_failed", str(error))
+                self.stop(f"{error.kind}: {error} (the accepted answers are cached)")
+        for task in day.tasks:
+            if task.result.outcome in ("repaired", "cached"):
+                failed = [unwritten[id(t.document)] for t in task.targets if id(t.document) in unwritten]
+                if failed:
+                    task.result.unwritten(*failed[0])
         day.release()  # memory stays flat however many days the run covers
 
     def _write(self, candidate: Candidate, document: Document) -> str | None:
         out = self.options.output
-        data = document.render()
         if out.mode == "dry-run":
-            self.emit(unified_diff(candidate.path, document.text.encode("utf-8"), data))
+            self.emit(unified_diff(candidate.path, document.text.encode("utf-8"), document.render()))
             return None
         if out.mode == "none":
             return None
@@ -382,13 +457,22 @@ class RepairJob:
             assert out.out_dir is not None
             target = output_path(candidate.path, candidate.root, out.out_dir)
             if target in self._written:  # two inputs named alike: never overwrite a copy
-                raise InputError(candidate.path, f"{target} was already written from another input; not written")
+                raise InputError(
+                    candidate.path,
+                    f"{target} was already written from another input; not written",
+                    reason="out_conflict",
+                )
             self._written.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data)
+            write_atomic(target, _encoded(document))
             return str(target)
-        write_atomic(candidate.path, data, backup=out.backup, expected=document.text.encode("utf-8"))
+        write_atomic(candidate.path, _encoded(document), backup=out.backup, expected=document.source_sha256)
         return str(candidate.path)
+
+
+def _encoded(document: Document) -> Iterator[bytes]:
+    """The document's new bytes piece by piece: a large digest is never held twice."""
+    return (chunk.encode("utf-8") for chunk in document.chunks())
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -1,4 +1,10 @@
-"""What a repair run did, per file and per paper, in the shape of ``report.schema.json``."""
+"""What a repair run did, per file and per paper, in the shape of ``report.schema.json``.
+
+An outcome says what happened to the paper's *files*, not only to its generation:
+``repaired`` and ``cached`` papers were written (or shown, in a dry run); an accepted
+generation that could not be written is ``unwritten``. Totals count each paper of each
+day once, whatever the number of files it is in.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contracts import Generation, Problem, Usage
-from ..errors import GenerationFailed
+from ..errors import Exit, GenerationFailed
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_INPUT, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+OUTCOMES = ("repaired", "cached", "failed", "skipped", "unwritten", "planned")
+# Outcomes that leave a paper broken in its files (exit 1 when nothing worse happened).
+_NOT_DONE = frozenset({"failed", "skipped", "unwritten"})
+_WRITTEN = frozenset({"repaired", "cached"})
+# The last answer of a failed paper is kept for reading, up to this many characters.
+LAST_OUTPUT_CHARS = 4000
 
 
 @dataclass
@@ -20,7 +31,7 @@ class PaperResult:
     index: int
     title: str
     fields: tuple[str, ...]
-    outcome: str = "skipped"  # repaired | cached | failed | skipped
+    outcome: str = "skipped"  # one of OUTCOMES
     reasons: list[str] = field(default_factory=list)
     message: str | None = None
     attempts: int = 0
@@ -30,6 +41,8 @@ class PaperResult:
     provider: str | None = None
     model: str | None = None
     prompt_version: str | None = None
+    mode: str | None = None  # the response mode of the last request (json_schema, ...)
+    last_output: str | None = None  # a failed paper's last answer, cut to LAST_OUTPUT_CHARS
     warnings: list[Problem] = field(default_factory=list)
     new_fields: dict[str, str] = field(default_factory=dict, repr=False)  # as written
     # A dropped paper (in the crawl, not in a file): inserted when repaired or cached, and
@@ -40,7 +53,7 @@ class PaperResult:
         self.outcome = "cached" if cached else "repaired"
         self.reasons, self.message, self.warnings = [], None, warnings
         self.provider, self.model = generation.provider, generation.model
-        self.prompt_version = generation.prompt_version
+        self.prompt_version, self.mode = generation.prompt_version, generation.mode
         if not cached:  # a cached answer cost nothing in this run
             self.attempts, self.reasks = generation.attempts, generation.reasks
             self.usage, self.latency_s = generation.usage, generation.latency_s
@@ -49,14 +62,24 @@ class PaperResult:
         self.outcome, self.reasons, self.message = "failed", list(error.reasons), str(error)
         self.attempts, self.reasks = error.attempts, error.reasks
         self.usage = Usage.from_dict(error.usage)
+        self.latency_s, self.mode = error.latency_s, error.mode
+        self.last_output = error.last_output[:LAST_OUTPUT_CHARS] if error.last_output else None
 
-    def skip(self, reason: str) -> None:
-        self.outcome, self.reasons = "skipped", [reason]
+    def skip(self, reason: str, message: str | None = None) -> None:
+        self.outcome, self.reasons, self.message = "skipped", [reason], message
+
+    def unwritten(self, reason: str, message: str) -> None:
+        """Accepted, but a file it belongs in could not be written (the answer stays cached)."""
+        self.outcome, self.reasons, self.message = "unwritten", [reason], message
+
+    def plan(self, estimate: Usage) -> None:
+        """A dry run: what generating this paper would cost, nothing sent."""
+        self.outcome, self.reasons, self.usage = "planned", [], estimate
 
     @property
-    def called(self) -> bool:
-        """True when this run spent a generation on the paper."""
-        return self.outcome == "repaired" or (self.outcome == "failed" and self.attempts > 0)
+    def generated(self) -> bool:
+        """True when this run sent the paper to a provider (a cache hit is not a generation)."""
+        return self.attempts > 0 and self.outcome not in ("cached", "planned")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +101,8 @@ class PaperResult:
             "provider": self.provider,
             "model": self.model,
             "prompt_version": self.prompt_version,
+            "mode": self.mode,
+            "last_output": self.last_output,
             "warnings": [p.as_dict() for p in self.warnings],
             "restored": self.restored,
         }
@@ -123,38 +148,39 @@ class RunReport:
     papers: list[PaperResult] = field(default_factory=list)  # each paper of each day once
     aborted: str | None = None
     interrupted: bool = False
+    dry_run: bool = False
     seconds: float = 0.0
 
     def totals(self) -> dict[str, Any]:
-        count = {k: sum(p.outcome == k for p in self.papers) for k in ("repaired", "cached", "failed", "skipped")}
-        usage = Usage()
+        count = {k: sum(p.outcome == k for p in self.papers) for k in OUTCOMES}
+        spent, planned = Usage(), Usage()
         for p in self.papers:
-            usage.add(p.usage)
+            (planned if p.outcome == "planned" else spent).add(p.usage)
         return {
             "files": len(self.files),
             "files_written": sum(f.written is not None for f in self.files),
             "papers": len(self.papers),
             **count,
-            "restored": sum(p.restored and p.outcome in ("repaired", "cached") for p in self.papers),
-            "fields_repaired": sum(len(p.fields) for p in self.papers if p.outcome in ("repaired", "cached")),
-            "fields_failed": sum(len(p.fields) for p in self.papers if p.outcome in ("failed", "skipped")),
-            "calls": sum(p.called for p in self.papers),
-            "tokens": {
-                "prompt": usage.prompt_tokens,
-                "completion": usage.completion_tokens,
-                "cached": usage.cached_tokens,
-            },
+            "gave_up": sum(p.reasons == ["gave_up"] for p in self.papers),
+            "restored": sum(p.restored and p.outcome in _WRITTEN for p in self.papers),
+            "fields_repaired": sum(len(p.fields) for p in self.papers if p.outcome in _WRITTEN),
+            "fields_failed": sum(len(p.fields) for p in self.papers if p.outcome in _NOT_DONE),
+            "generations": sum(p.generated for p in self.papers),
+            "requests": sum(p.attempts for p in self.papers if p.generated),
+            "tokens": _tokens(spent),
+            "estimate": _tokens(planned),
             "seconds": round(self.seconds, 3),
         }
 
     def exit_code(self) -> int:
+        """The worst of: interrupted, the run could not work, input problems, papers left broken."""
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return Exit.INTERRUPTED
         if self.aborted:
-            return EXIT_ABORTED
+            return Exit.RUN_FAILED
         if any(f.errors for f in self.files):
-            return EXIT_INPUT
-        return EXIT_SOME_FAILED if any(p.outcome in ("failed", "skipped") for p in self.papers) else EXIT_OK
+            return Exit.INPUT
+        return Exit.SOME_FAILED if any(p.outcome in _NOT_DONE for p in self.papers) else Exit.OK
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -165,9 +191,14 @@ class RunReport:
             "prompt_version": self.prompt_version,
             "started": self.started,
             "finished": _now(),
-            "exit_code": self.exit_code(),
+            "exit_code": int(self.exit_code()),
             "aborted": self.aborted,
+            "dry_run": self.dry_run,
             "notes": self.notes,
             "files": [f.as_dict() for f in self.files],
             "totals": self.totals(),
         }
+
+
+def _tokens(usage: Usage) -> dict[str, int]:
+    return {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens, "cached": usage.cached_tokens}

@@ -12,23 +12,20 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..detect.language import document_language
+from ..detect.language import digest_language
 from ..digest.document import Document
+from ..errors import Exit
 from .validator import DEFAULT_VALIDATOR, Validator
-
-EXIT_CLEAN = 0
-EXIT_SUSPECT = 1
-EXIT_UNREADABLE = 2
 
 
 def audit_document(
     document: Document, validator: Validator = DEFAULT_VALIDATOR, language: str | None = None
 ) -> dict[str, Any]:
-    """``{"path", "papers", "suspect": [{"id", "index", "problems": [...]}]}`` for one file.
+    """``{"path", "papers", "errors", "suspect": [{"id", "index", "problems": [...]}]}`` for one file.
 
-    ``language`` overrides the target language (default: the document's dominant one).
+    ``language`` is the target for files whose names (or day) do not name one.
     """
-    target = language or document_language(document)
+    target = digest_language(document, language)
     suspect = []
     for paper in document.papers:
         failed = set(paper.failed(validator.matcher))
@@ -40,7 +37,8 @@ def audit_document(
             suspect.append(
                 {"id": paper.id, "index": paper.index, "problems": [problem.as_dict() for problem in problems]}
             )
-    return {"path": str(document.path), "papers": len(document.papers), "suspect": suspect}
+    errors = [notice.as_dict() for notice in document.notices if notice.level == "error"]
+    return {"path": str(document.path), "papers": len(document.papers), "errors": errors, "suspect": suspect}
 
 
 def audit_totals(files: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -57,7 +55,9 @@ def audit_totals(files: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def audit_exit_code(files: Iterable[Mapping[str, Any]], unreadable: int = 0) -> int:
-    """2 when a file could not be read, else 1 when any paper is suspect, else 0."""
-    if unreadable:
-        return EXIT_UNREADABLE
-    return EXIT_SUSPECT if any(item.get("suspect") for item in files) else EXIT_CLEAN
+    """2 when a file (or an entry of one) could not be read, else 1 when any paper is
+    suspect, else 0."""
+    files = list(files)
+    if unreadable or any(item.get("errors") for item in files):
+        return Exit.INPUT
+    return Exit.SOME_FAILED if any(item.get("suspect") for item in files) else Exit.OK
