@@ -19,20 +19,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import markdown, paper  # noqa: E402
 
-PAPER_BYTES = 2400  # about what one synthetic paper takes in either format
+
+def _render(kind: str, papers: list[dict]) -> str:
+    return markdown(papers) if kind == "markdown" else "".join(json.dumps(p) + "\n" for p in papers)
 
 
-def write_digest(folder: Path, kind: str, megabytes: float) -> Path:
+def write_digest(folder: Path, kind: str, megabytes: float) -> tuple[Path, int]:
+    """A digest of about ``megabytes``, one paper in five failed; returns it and its papers."""
     rng = random.Random(11)
-    count = int(megabytes * 1e6 / PAPER_BYTES)
+    sample = len(_render(kind, [paper(rng, i, failed=i % 5 == 4) for i in range(200)]).encode()) / 200
+    count = int(megabytes * 1e6 / sample)
     papers = [paper(rng, i, failed=i % 5 == 4) for i in range(count)]
     path = folder / ("2026-01-15.md" if kind == "markdown" else "2026-01-15_AI_enhanced_Chinese.jsonl")
-    with path.open("w", encoding="utf-8") as handle:
-        if kind == "markdown":
-            handle.write(markdown(papers))
-        else:
-            handle.writelines(json.dumps(p) + "\n" for p in papers)
-    return path
+    path.write_text(_render(kind, papers), encoding="utf-8")
+    return path, count
 
 
 def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
@@ -60,12 +60,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "in"
             folder.mkdir()
-            path = write_digest(folder, kind, args.mb)
+            path, papers = write_digest(folder, kind, args.mb)
             size = path.stat().st_size / 1e6
             argv = [tool, "repair", str(path), "--provider", "extractive", "--no-cache", "--quiet"]
             rss, seconds = peak_rss_mb([*argv, "--out", str(Path(tmp) / "out")])
-            papers = size * 1e6 / PAPER_BYTES
-            print(f"{kind:<9} {size:>8.1f} {papers:>7.0f} {rss:>12.0f} {rss / size:>7.2f} {seconds:>8.1f}")
+            print(f"{kind:<9} {size:>8.1f} {papers:>7} {rss:>12.0f} {rss / size:>7.2f} {seconds:>8.1f}")
 
 
 if __name__ == "__main__":

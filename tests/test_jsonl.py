@@ -31,7 +31,7 @@ def test_changed_line_keeps_key_order_and_escaping(shared: Path) -> None:
     paper = next(p for p in doc.papers if p.failed_fields)
     doc.set_field(paper, "tldr", "新的摘要，含 $\\alpha$ 与 “引号”")
     before = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    after = doc.render_text().splitlines(keepends=True)
+    after = doc.render().decode().splitlines(keepends=True)
     changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert changed == [paper.line - 1]
     line = after[paper.line - 1]
@@ -47,10 +47,10 @@ def test_style_of_the_file_is_kept(ensure_ascii: bool) -> None:
     text = jsonl([failed(FakePaper("2601.00001")), FakePaper("2601.00002")], ensure_ascii=ensure_ascii)
     doc = parse(text)
     doc.set_field(doc.papers[0], "tldr", "中文摘要")
-    first = doc.render_text().splitlines()[0]
+    first = doc.render().decode().splitlines()[0]
     assert ("中文摘要" in first) is (not ensure_ascii)
     assert json.loads(first)["AI"]["tldr"] == "中文摘要"
-    assert doc.render_text().splitlines()[1] == text.splitlines()[1]
+    assert doc.render().decode().splitlines()[1] == text.splitlines()[1]
 
 
 def test_compact_separators_are_kept() -> None:
@@ -58,7 +58,7 @@ def test_compact_separators_are_kept() -> None:
     text = json.dumps(obj, separators=(",", ":")) + "\r\n"
     doc = parse(text)
     doc.set_field(doc.papers[0], "tldr", "好")
-    assert doc.render_text() == json.dumps({**obj, "AI": {"tldr": "好"}}, separators=(",", ":")) + "\r\n"
+    assert doc.render().decode() == json.dumps({**obj, "AI": {"tldr": "好"}}, separators=(",", ":")) + "\r\n"
 
 
 def test_missing_ai_object_and_missing_fields_are_failed() -> None:
@@ -71,7 +71,7 @@ def test_missing_ai_object_and_missing_fields_are_failed() -> None:
     assert doc.papers[1].failed_fields == ("motivation", "result", "conclusion")
     for name in FIELDS:
         doc.set_field(doc.papers[0], name, f"{name}值")
-    assert list(json.loads(doc.render_text().splitlines()[0])) == ["id", "title", "summary", "AI"]
+    assert list(json.loads(doc.render().decode().splitlines()[0])) == ["id", "title", "summary", "AI"]
 
 
 def test_legacy_task_key_counts_as_tldr_and_is_written_back() -> None:
@@ -83,7 +83,7 @@ def test_legacy_task_key_counts_as_tldr_and_is_written_back() -> None:
     doc = parse(json.dumps(obj) + "\n")
     assert doc.papers[0].failed_fields == ("tldr",)
     doc.set_field(doc.papers[0], "tldr", "新")
-    assert json.loads(doc.render_text())["AI"] == {**obj["AI"], "task": "新"}
+    assert json.loads(doc.render().decode())["AI"] == {**obj["AI"], "task": "新"}
 
 
 def test_line_that_is_not_json_is_kept_and_reported() -> None:
@@ -95,7 +95,7 @@ def test_line_that_is_not_json_is_kept_and_reported() -> None:
     assert [(n.line, n.level) for n in doc.notices] == [(2, "error")]
     assert "not JSON" in doc.notices[0].message
     doc.set_field(doc.papers[1], "tldr", "新")
-    assert doc.render_text().splitlines(keepends=True)[1] == '{"id": "broken", "title": \n'
+    assert doc.render().decode().splitlines(keepends=True)[1] == '{"id": "broken", "title": \n'
 
 
 def test_crawl_file_is_recognised() -> None:

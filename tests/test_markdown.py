@@ -34,9 +34,9 @@ def test_paper_knows_its_values_and_where_they_sit() -> None:
     assert p.authors == "Ada Lovelace,Alan Turing"
     assert p.fields == paper.fields
     assert p.abstract == paper.abstract
-    for name in FIELDS:
+    for name in FIELDS:  # byte offsets into the file
         start, end = p.spans[name]
-        assert doc.text[start:end] == paper.fields[name]
+        assert doc.data[start:end].decode() == paper.fields[name]
 
 
 def test_setting_a_field_changes_only_that_value() -> None:
@@ -44,7 +44,7 @@ def test_setting_a_field_changes_only_that_value() -> None:
     text = markdown(papers)
     doc = parse(text)
     doc.set_field(doc.papers[0], "method", "新的方法描述")
-    out = doc.render_text()
+    out = doc.render().decode()
     assert out == text.replace("Method extraction failed", "新的方法描述", 1)
     assert doc.changed and doc.papers[0].fields["method"] == "新的方法描述"
 
@@ -62,7 +62,7 @@ def test_multi_line_values_and_abstracts() -> None:
     (p,) = doc.papers
     assert p.abstract == "First line of the abstract.\n  Second line, indented."
     assert p.fields["method"] == "1. 第一步\n2. 第二步"
-    assert doc.render_text() == markdown([paper])
+    assert doc.render().decode() == markdown([paper])
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_empty_value_without_space_after_label_gets_one() -> None:
     doc = parse(text)
     assert doc.papers[0].failed_fields == ("tldr",)
     doc.set_field(doc.papers[0], "tldr", "新摘要")
-    assert "TL;DR: 新摘要\n" in doc.render_text()
+    assert "TL;DR: 新摘要\n" in doc.render().decode()
 
 
 def test_an_entry_that_does_not_fit_is_kept_verbatim_and_reported() -> None:
@@ -106,7 +106,7 @@ def test_an_entry_that_does_not_fit_is_kept_verbatim_and_reported() -> None:
     (notice,) = doc.notices
     assert notice.line == broken.splitlines().index("### [1] [A Study of Things](https://arxiv.org/abs/2601.00001)") + 1
     assert "'Result:' line" in notice.message
-    assert doc.render_text() == broken
+    assert doc.render().decode() == broken
 
 
 def test_truncated_digest_keeps_every_byte_and_names_the_line() -> None:
@@ -115,7 +115,7 @@ def test_truncated_digest_keeps_every_byte_and_names_the_line() -> None:
     doc = parse(cut)
     assert [p.id for p in doc.papers] == ["2601.00001"]
     assert doc.notices[0].line == cut.count("\n", 0, cut.rindex("### [2]")) + 1
-    assert doc.render_text() == cut
+    assert doc.render().decode() == cut
 
 
 def test_multi_line_value_must_not_be_written() -> None:

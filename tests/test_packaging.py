@@ -80,7 +80,7 @@ def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_p
         capture_output=True,
     )
     code = (
-        "import pipeline, pipeline.resources as r;"
+        "import pipeline, pipeline.generate.resources as r;"
         "from importlib import resources;"
         "names = [p.name for p in resources.files('pipeline.schemas').iterdir() if p.name.endswith('.json')];"
         "assert names, names;"

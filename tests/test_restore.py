@@ -273,7 +273,7 @@ def test_markdown_with_crlf_keeps_crlf(tmp_path: Path) -> None:
     document = MarkdownDigest.parse(tmp_path / "d.md", text)
     for paper in crawl.dropped(document):
         document.insert_paper(paper, NEW, crawl.order)
-    out = document.render_text()
+    out = document.render().decode()
     assert "\n" not in out.replace("\r\n", "")
     again = MarkdownDigest.parse(tmp_path / "d.md", out)
     assert not again.notices and [p.id for p in again.papers] == ["2601.00001", "2601.00002", "2601.00003"]
@@ -299,7 +299,7 @@ def test_markdown_insertions_match_a_fresh_upstream_render(tmp_path: Path) -> No
         sections = list(dict.fromkeys(papers[i].category for i in kept))
         sections += [p.category for p in papers if p.category not in sections]
         expected = markdown(sorted(papers, key=lambda p: sections.index(p.category)))
-        assert document.render_text() == expected, kept
+        assert document.render().decode() == expected, kept
 
 
 def test_jsonl_insertion_keeps_style_bom_and_missing_final_newline(tmp_path: Path) -> None:
@@ -309,7 +309,7 @@ def test_jsonl_insertion_keeps_style_bom_and_missing_final_newline(tmp_path: Pat
     document = JsonlDigest.parse(tmp_path / "e.jsonl", text)
     for paper in crawl.dropped(document):
         document.insert_paper(paper, NEW, crawl.order)
-    out = document.render_text()
+    out = document.render().decode()
     assert out.startswith("\ufeff{") and not out.endswith("\n")
     lines = out.removeprefix("\ufeff").split("\n")
     assert lines[1] == text.removeprefix("\ufeff")
@@ -323,7 +323,7 @@ def test_jsonl_insertion_uses_the_legacy_task_key_where_the_file_does(tmp_path: 
     text = jsonl(papers[:1]).replace('"tldr"', '"task"')
     document = JsonlDigest.parse(tmp_path / "e.jsonl", text)
     document.insert_paper(crawl.papers[1], NEW, crawl.order)
-    new = json.loads(document.render_text().splitlines()[1])
+    new = json.loads(document.render().decode().splitlines()[1])
     assert list(new["AI"]) == ["task", *FIELDS[1:]]
 
 

@@ -60,7 +60,7 @@ def test_generated_digests_round_trip(ps: list[FakePaper], crlf: bool, trailing_
     if not trailing_newline:
         text = text.rstrip("\r\n")
     doc = MarkdownDigest.parse(Path("d.md"), text)
-    assert doc.render_text() == text
+    assert doc.render().decode() == text
     assert [p.id for p in doc.papers] == [p.id for p in sorted(ps, key=lambda p: p.category != ps[0].category)]
     for parsed in doc.papers:
         original = next(p for p in ps if p.id == parsed.id)
@@ -77,9 +77,10 @@ def test_an_edit_changes_only_its_value(ps: list[FakePaper], data: st.DataObject
     paper = data.draw(st.sampled_from(doc.papers))
     name = data.draw(st.sampled_from(FIELDS))
     value = data.draw(one_line)
-    start, end = paper.spans[name]
+    start, end = paper.spans[name]  # byte offsets
     doc.set_field(paper, name, value)
-    assert doc.render_text() == text[:start] + value + text[end:]
+    data = text.encode()
+    assert doc.render() == data[:start] + value.encode() + data[end:]
 
 
 json_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
@@ -104,10 +105,10 @@ def test_jsonl_round_trips_and_an_edit_changes_one_line(
     ]
     text = "".join(json.dumps(obj, ensure_ascii=ensure_ascii) + eol for obj in objects)
     doc = JsonlDigest.parse(Path("d_AI_enhanced_Chinese.jsonl"), text)
-    assert doc.render_text() == text
+    assert doc.render().decode() == text
     paper = data.draw(st.sampled_from(doc.papers))
     value = data.draw(json_text)
     doc.set_field(paper, "method", value)
-    before, after = text.split(eol), doc.render_text().split(eol)
+    before, after = text.split(eol), doc.render().decode().split(eol)
     assert [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b] == [paper.line - 1]
     assert json.loads(after[paper.line - 1])["AI"] == {"tldr": objects[paper.index - 1]["AI"]["tldr"], "method": value}

@@ -1,14 +1,21 @@
 """The format-independent digest model: papers, notices, edits, and ``load``.
 
-A document keeps the exact text it was read from and a list of papers that point into
-it. Changing a field or inserting a paper records an edit; ``render`` splices the edits
-into the original text, so every byte outside a changed value comes back as it was read.
+A document keeps the exact bytes it was read from and a list of papers that point into
+them. Changing a field or inserting a paper records an edit; ``render`` splices the edits
+into the original bytes, so every byte outside a changed value comes back as it was read.
+
+Bytes, not text: a digest is mostly English abstracts with Chinese summaries, and Python
+stores such a string in two bytes per character, plus a second copy while decoding. Kept
+as bytes, a digest costs its size once; each paper decodes only its own short values, and
+its abstract when asked.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,14 +85,19 @@ class CrawlPaper:
         return {"id": self.id, "title": self.title, "category": self.category}
 
 
-@dataclass(eq=False)
-class Paper:
-    """One paper entry; ``fields`` maps each AI field to its text (None when absent).
+# The values a Markdown paper keeps the byte span of: those an edit replaces, and the abstract.
+SPANNED: tuple[str, ...] = (*FIELDS, "abstract")
 
-    ``spans`` says where each AI field and the abstract sit in the document's text as
-    ``(start, end)`` offsets (Markdown only: a JSONL paper is its line, ``line``). The
-    abstract is read from the document when asked for: it is most of a digest's text, and
-    only the papers being repaired (and the prompt's examples) need it.
+
+@dataclass(eq=False, slots=True)
+class Paper:
+    """One paper entry; ``fields`` maps each AI field to its text (None when absent). It is
+    read-only: ``Document.set_field`` changes a value, and ``fields`` then shows the new one.
+
+    The abstract is read from the document when asked for: it is most of a digest, and
+    only the papers being repaired (and the prompt's examples) need it. ``offsets`` holds
+    the byte spans of ``SPANNED`` in the file, two numbers each (Markdown only: a JSONL
+    paper is its line, ``line``); ``spans`` shows them by name.
     """
 
     index: int
@@ -94,14 +106,20 @@ class Paper:
     url: str
     authors: str
     category: str
-    fields: dict[str, str | None]
+    fields: Mapping[str, str | None]
     line: int
     read_abstract: Callable[[], str] = field(repr=False)
-    spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    offsets: array[int] | None = field(default=None, repr=False)
 
     @property
     def abstract(self) -> str:
         return self.read_abstract()
+
+    @property
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """``{"tldr": (start, end), ..., "abstract": ...}``: byte offsets into the file."""
+        o = self.offsets
+        return {} if o is None else {name: (o[2 * i], o[2 * i + 1]) for i, name in enumerate(SPANNED)}
 
     def failed(self, matcher: PlaceholderMatcher = DEFAULT_MATCHER) -> tuple[str, ...]:
         """The fields that are missing, blank or a failure placeholder."""
@@ -117,7 +135,7 @@ class Document(ABC):
     """A parsed digest file. Subclasses know their markup; this class knows the rest."""
 
     path: Path
-    text: str
+    data: bytes
     papers: list[Paper] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     # The hash of the bytes read (``write.fingerprint``): the writer checks the file still has them.
@@ -135,13 +153,9 @@ class Document(ABC):
         to crawl position) puts it; ``papers`` stays as parsed, the change shows on render."""
 
     @abstractmethod
-    def chunks(self) -> Iterator[str]:
-        """The document's text with every recorded change applied, piece by piece: the
+    def chunks(self) -> Iterator[bytes]:
+        """The document's bytes with every recorded change applied, piece by piece: the
         writer streams them, so a large digest is never held twice in memory."""
-
-    def render_text(self) -> str:
-        """The document's text with every recorded change applied."""
-        return self.text if not self.changed else "".join(self.chunks())
 
     @property
     @abstractmethod
@@ -150,7 +164,7 @@ class Document(ABC):
 
     def render(self) -> bytes:
         """The bytes to write: the input, byte for byte, where nothing changed."""
-        return self.render_text().encode("utf-8")
+        return self.data if not self.changed else b"".join(self.chunks())
 
     @property
     def is_crawl(self) -> bool:
@@ -182,9 +196,12 @@ class Document(ABC):
         return notices
 
 
-def read_source(path: Path) -> tuple[str, str]:
-    """A digest's exact text and the ``fingerprint`` of its bytes, or InputError saying why
-    it is unusable."""
+_VALIDATE_CHUNK = 1 << 20
+
+
+def read_source(path: Path) -> tuple[bytes, str]:
+    """A digest's exact bytes, checked to be UTF-8 text, and their ``fingerprint``; or
+    InputError saying why the file is unusable."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -193,14 +210,30 @@ def read_source(path: Path) -> tuple[str, str]:
         raise InputError(path, "is a directory") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
+    if not data or data.isspace():  # not strip(): that copies a large file
         raise InputError(path, "empty file")
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise InputError(path, "binary file (contains NUL bytes), not a digest", line=line)
+    if not _is_utf8(data):
+        try:  # only a broken file pays for decoding it whole, to say where it breaks
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
+            raise InputError(path, message, line=line) from None
+    return data, fingerprint(data)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Validate piece by piece: decoding the whole file at once would cost twice its size."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
     try:
-        return data.decode("utf-8"), fingerprint(data)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
-        raise InputError(path, message, line=line) from None
+        for start in range(0, len(data), _VALIDATE_CHUNK):
+            decoder.decode(view[start : start + _VALIDATE_CHUNK], final=start + _VALIDATE_CHUNK >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True

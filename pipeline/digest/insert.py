@@ -5,8 +5,8 @@ per main category a ``<div id='cat'></div>`` anchor, a ``# cat [[Back]](#toc)`` 
 and that category's entries in the order of the JSONL, numbered ``[1]..[N]`` across the
 whole file. Inserting papers therefore means: find the paper's section (or add one),
 put the entry after the section's entries that precede it in crawl order, then renumber
-and recount. All of it is expressed as insertions at offsets and replacements of spans
-of the original text, so the document's other bytes stay as they were.
+and recount. All of it is expressed as insertions at byte offsets and replacements of
+spans of the original bytes, so the document's other bytes stay as they were.
 """
 
 from __future__ import annotations
@@ -38,13 +38,16 @@ ENTRY_TEMPLATE = (
 # Upstream joins entries with a blank line after the template's own final newline, and
 # starts each section with two blank lines: both are "\n\n\n" after ``</details>``.
 DEFAULT_GAP = "\n\n\n"
+BOM = "\ufeff".encode()
 
 _ANCHOR = re.compile(
-    r"^<div id='(?P<cat>[^'\r\n]+)'></div>[ \t]*\r?\n(?:[ \t]*\r?\n)*"
-    r"# (?P<cat2>[^\r\n]+?) \[\[Back\]\]\(#toc\)[ \t]*\r?\n(?:[ \t]*\r?\n)*",
+    rb"^<div id='(?P<cat>[^'\r\n]+)'></div>[ \t]*\r?\n(?:[ \t]*\r?\n)*"
+    rb"# (?P<cat2>[^\r\n]+?) \[\[Back\]\]\(#toc\)[ \t]*\r?\n(?:[ \t]*\r?\n)*",
     re.M,
 )
-_TOC_LINE = re.compile(r"^- \[(?P<cat>[^\]\r\n]+)\]\(#(?P=cat)\) \[Total: (?P<total>\d+)\][ \t]*(?P<eol>\r?\n|$)", re.M)
+_TOC_LINE = re.compile(
+    rb"^- \[(?P<cat>[^\]\r\n]+)\]\(#(?P=cat)\) \[Total: (?P<total>\d+)\][ \t]*(?P<eol>\r?\n|$)", re.M
+)
 
 
 @dataclass
@@ -68,62 +71,63 @@ class _Section:
 class Layout:
     """The skeleton of a digest: sections with their entries, the TOC, and its spacing."""
 
-    text: str
-    eol: str
+    data: bytes
+    eol: bytes
     sections: list[_Section]
-    entry_gap: str  # between two entries of a section
-    section_gap: str  # between a section's last entry and the next anchor
+    entry_gap: bytes  # between two entries of a section
+    section_gap: bytes  # between a section's last entry and the next anchor
     toc_end: int | None  # just after the last TOC line
 
     @classmethod
-    def parse(cls, text: str, headers: Sequence[re.Match[str]]) -> Layout:
+    def parse(cls, data: bytes, headers: Sequence[re.Match[bytes]]) -> Layout:
         """``headers``: the matches of ``markdown.ENTRY_HEADER`` at each entry's start."""
         entry_starts = [header.start() for header in headers]
-        first_eol = text.find("\n")
-        eol = "\r\n" if first_eol > 0 and text[first_eol - 1] == "\r" else "\n"
-        anchors = [m for m in _ANCHOR.finditer(text) if m["cat"] == m["cat2"]]
-        sections = [_Section(m["cat"], m.start(), m.end()) for m in anchors]
+        first_eol = data.find(b"\n")
+        eol = b"\r\n" if first_eol > 0 and data[first_eol - 1 : first_eol] == b"\r" else b"\n"
+        anchors = [m for m in _ANCHOR.finditer(data) if m["cat"] == m["cat2"]]
+        sections = [_Section(m["cat"].decode("utf-8"), m.start(), m.end()) for m in anchors]
         if not sections:
-            sections = [_Section(None, 0, entry_starts[0] if entry_starts else len(text))]
-        bounds = sorted([s.start for s in sections[1:]] + list(entry_starts) + [len(text)])
+            sections = [_Section(None, 0, entry_starts[0] if entry_starts else len(data))]
+        bounds = sorted([s.start for s in sections[1:]] + list(entry_starts) + [len(data)])
         section_gap = entry_gap = None
         for header in headers:
             start = header.start()
             stop = bounds[bisect.bisect_right(bounds, start)]
-            closing = text.rfind("</details>", start, stop)
-            end = closing + len("</details>") if closing != -1 else len(text[start:stop].rstrip()) + start
+            closing = data.rfind(b"</details>", start, stop)
+            end = closing + len(b"</details>") if closing != -1 else len(data[start:stop].rstrip()) + start
             section = next((s for s in reversed(sections) if s.start <= start), sections[0])
-            if section.entries and entry_gap is None and not text[section.entries[-1].end : start].strip():
-                entry_gap = text[section.entries[-1].end : start]
-            url = header["url"]
+            if section.entries and entry_gap is None and not data[section.entries[-1].end : start].strip():
+                entry_gap = data[section.entries[-1].end : start]
+            url = header["url"].decode("utf-8") if header["url"] is not None else None
             section.entries.append(_Entry(start, end, url and arxiv_id_from_url(url), header.span("index")))
         for before, after in itertools.pairwise(sections):
-            if before.entries and section_gap is None and not text[before.entries[-1].end : after.start].strip():
-                section_gap = text[before.entries[-1].end : after.start]
+            if before.entries and section_gap is None and not data[before.entries[-1].end : after.start].strip():
+                section_gap = data[before.entries[-1].end : after.start]
         toc_end = None
         head = sections[0].start if sections[0].category else 0
-        for line in _TOC_LINE.finditer(text, 0, head):
+        for line in _TOC_LINE.finditer(data, 0, head):
             toc_end = line.end()
             for section in sections:
-                if section.category == line["cat"] and section.total_span is None:
+                if section.category == line["cat"].decode("utf-8") and section.total_span is None:
                     section.total_span = line.span("total")
-        default = DEFAULT_GAP.replace("\n", eol)
-        return cls(text, eol, sections, entry_gap or default, section_gap or default, toc_end)
+        default = DEFAULT_GAP.encode().replace(b"\n", eol)
+        return cls(data, eol, sections, entry_gap or default, section_gap or default, toc_end)
 
-    def section_header(self, category: str) -> str:
+    def section_header(self, category: str) -> bytes:
         """A new section's anchor and header, spaced like the file's first section."""
+        name, eol = category.encode("utf-8"), self.eol
         template = next((s for s in self.sections if s.category), None)
         if template is None:
-            return f"<div id='{category}'></div>{self.eol}{self.eol}# {category} [[Back]](#toc){self.eol}{self.eol}"
-        match = _ANCHOR.match(self.text, template.start)
+            return b"<div id='" + name + b"'></div>" + eol + eol + b"# " + name + b" [[Back]](#toc)" + eol + eol
+        match = _ANCHOR.match(self.data, template.start)
         assert match is not None
-        text, start = self.text, match.start()
+        data, start = self.data, match.start()
         return (
-            text[start : match.start("cat")]
-            + category
-            + text[match.end("cat") : match.start("cat2")]
-            + category
-            + text[match.end("cat2") : match.end()]
+            data[start : match.start("cat")]
+            + name
+            + data[match.end("cat") : match.start("cat2")]
+            + name
+            + data[match.end("cat2") : match.end()]
         )
 
 
@@ -134,7 +138,7 @@ class Restored:
     paper: CrawlPaper
     fields: Mapping[str, str]
 
-    def render(self, index: int, eol: str) -> str:
+    def render(self, index: int, eol: bytes) -> bytes:
         p = self.paper
         text = ENTRY_TEMPLATE.format(
             index=index,
@@ -144,8 +148,8 @@ class Restored:
             category=p.category,
             abstract=p.abstract.replace("\r\n", "\n"),
             **self.fields,
-        )
-        return text.replace("\n", eol) if eol != "\n" else text
+        ).encode("utf-8")
+        return text.replace(b"\n", eol) if eol != b"\n" else text
 
 
 def _one_line(text: str) -> str:
@@ -155,10 +159,10 @@ def _one_line(text: str) -> str:
 
 @dataclass
 class Plan:
-    """Text to insert at offsets, and spans to replace (indices, totals)."""
+    """Bytes to insert at offsets, and spans to replace (indices, totals)."""
 
-    inserts: dict[int, str] = field(default_factory=dict)
-    replacements: dict[tuple[int, int], str] = field(default_factory=dict)
+    inserts: dict[int, bytes] = field(default_factory=dict)
+    replacements: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -212,21 +216,22 @@ def plan(layout: Layout, restored: Sequence[Restored], order: Mapping[str, int])
     """
     placed = _place(layout, restored, order)
     ends = [e.end for s in layout.sections for e in s.entries] + [s.header_end for s in layout.sections]
-    tail = max(ends, default=len(layout.text))  # after the last entry: where new sections go
+    tail = max(ends, default=len(layout.data))  # after the last entry: where new sections go
     index = _numbers(layout, placed, tail)
     eol = layout.eol
 
     result = Plan()
     for section in layout.sections:
         for entry in section.entries:
-            if layout.text[slice(*entry.index_span)] != str(index[id(entry)]):
-                result.replacements[entry.index_span] = str(index[id(entry)])
+            number = str(index[id(entry)]).encode()
+            if layout.data[slice(*entry.index_span)] != number:
+                result.replacements[entry.index_span] = number
         if section.category in placed.added and section.total_span is not None:
-            total = str(len(section.entries) + placed.added[section.category])
-            if layout.text[slice(*section.total_span)] != total:
+            total = str(len(section.entries) + placed.added[section.category]).encode()
+            if layout.data[slice(*section.total_span)] != total:
                 result.replacements[section.total_span] = total
     for offset, items in placed.blocks.items():
-        result.inserts[offset] = "".join(
+        result.inserts[offset] = b"".join(
             layout.entry_gap + item.render(index[id(item)], eol)
             if kind == "after"
             else item.render(index[id(item)], eol) + layout.entry_gap
@@ -235,16 +240,16 @@ def plan(layout: Layout, restored: Sequence[Restored], order: Mapping[str, int])
     if placed.new_sections:
         # At the end: upstream orders the categories it was not told to prefer by set
         # iteration, i.e. arbitrarily, so after the existing ones is as upstream as any.
-        result.inserts[tail] = result.inserts.get(tail, "") + "".join(
+        result.inserts[tail] = result.inserts.get(tail, b"") + b"".join(
             layout.section_gap
             + layout.section_header(category)
             + layout.entry_gap.join(item.render(index[id(item)], eol) for item in items)
             for category, items in placed.new_sections.items()
         )
         if layout.toc_end is not None:
-            lead = "" if layout.text[layout.toc_end - 1 : layout.toc_end] == "\n" else eol
-            result.inserts[layout.toc_end] = lead + "".join(
-                f"- [{category}](#{category}) [Total: {len(items)}]{eol}"
+            lead = b"" if layout.data[layout.toc_end - 1 : layout.toc_end] == b"\n" else eol
+            result.inserts[layout.toc_end] = lead + b"".join(
+                f"- [{category}](#{category}) [Total: {len(items)}]".encode() + eol
                 for category, items in placed.new_sections.items()
             )
     return result

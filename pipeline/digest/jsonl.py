@@ -17,26 +17,31 @@ from typing import Any
 
 from .document import CrawlPaper, Document, Notice, Paper, arxiv_id_from_url
 from .fields import FIELDS, LEGACY_KEYS
+from .insert import BOM
 
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
-_KEPT_ID = re.compile(r'"id"\s*:\s*"([^"\\]+)"')
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
+_KEPT_ID = re.compile(rb'"id"\s*:\s*"([^"\\]+)"')
 
 
-def _split_eol(raw: str) -> tuple[str, str]:
-    """``('{...}', '\r\n')``: a line's content and its own line ending (maybe none)."""
-    body = raw.removesuffix("\n")
-    body = body.removesuffix("\r") if body != raw else body
+def _split_eol(raw: bytes) -> tuple[bytes, bytes]:
+    """``(b'{...}', b'\r\n')``: a line's content and its own line ending (maybe none)."""
+    body = raw.removesuffix(b"\n")
+    body = body.removesuffix(b"\r") if body != raw else body
     return body, raw[len(body) :]
 
 
-def looks_like_jsonl(text: str) -> bool:
+def looks_like_jsonl(data: bytes) -> bool:
     """The first non-blank line is a JSON object."""
-    for match in _LINE.finditer(text.lstrip("\ufeff\r\n\t ")):
-        try:
-            return isinstance(json.loads(match.group()), dict)
-        except ValueError:
-            return False
-    return False
+    start = len(BOM) if data.startswith(BOM) else 0
+    while start < len(data) and data[start] in b"\r\n\t ":
+        start += 1
+    match = _LINE.match(data, start)
+    if match is None:
+        return False
+    try:
+        return isinstance(json.loads(match.group()), dict)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ _STYLES = tuple(JsonStyle(ascii_, seps) for ascii_ in (True, False) for seps in 
 
 
 def _sniff_style(samples: list[tuple[str, Any]]) -> JsonStyle:
-    """The style that round-trips the file's first lines; else a best guess from them."""
+    """The style that round-trips the file's first lines (decoded); else a best guess."""
     for style in _STYLES:
         if samples and all(style.dumps(obj) == raw for raw, obj in samples):
             return style
@@ -82,29 +87,32 @@ def _field_value(ai: Any, name: str) -> str | None:
 
 @dataclass
 class JsonlDigest(Document):
-    """A JSONL file as its text plus where each line starts.
+    """A JSONL file as its bytes plus where each line starts.
 
     Objects are parsed to read their papers and then dropped; a line is parsed again only
-    to be edited (its new object kept until rendering). A large file thus costs its text
+    to be edited (its new object kept until rendering). A large file thus costs its bytes
     and the papers' short fields, not a tree of every object.
     """
 
     format: str = "jsonl"
     style: JsonStyle = field(default_factory=JsonStyle)
-    _bounds: list[int] = field(default_factory=lambda: [0], repr=False)  # line n is [n-1, n)
+    _bounds: list[int] = field(default_factory=lambda: [0], repr=False)  # line n is bytes [n-1, n)
     _kept: list[int] = field(default_factory=list, repr=False)  # non-blank lines that are not objects
-    _edited: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)  # line -> new object
+    # line -> {AI key: new value}; the object is rebuilt when rendered, not kept meanwhile.
+    _edited: dict[int, dict[str, str]] = field(default_factory=dict, repr=False)
     _has_ai: bool = field(default=False, repr=False)
     _keys: dict[str, str] = field(default_factory=lambda: {name: name for name in FIELDS}, repr=False)
     # Restored papers: the line number they follow (0: the file's start) -> (crawl position, object).
     _inserted: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def parse(cls, path: Path, text: str) -> JsonlDigest:
-        doc = cls(path=path, text=text)
+    def parse(cls, path: Path, data: bytes | str) -> JsonlDigest:
+        """Parse a file's bytes (text is encoded first, for convenience)."""
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        doc = cls(path=path, data=data)
         samples: list[tuple[str, Any]] = []
         keys_found = False
-        for number, match in enumerate(_LINE.finditer(text), start=1):
+        for number, match in enumerate(_LINE.finditer(data), start=1):
             doc._bounds.append(match.end())
             body = doc._body(number)
             if not body.strip():
@@ -124,27 +132,32 @@ class JsonlDigest(Document):
             if not keys_found and isinstance(ai, dict) and ai:
                 doc._keys, keys_found = {name: _ai_key(ai, name) for name in FIELDS}, True
             if len(samples) < 3:
-                samples.append((body, obj))
+                samples.append((body.decode("utf-8"), obj))
             doc.papers.append(doc._paper_from(obj, number, len(doc.papers) + 1))
         doc.style = _sniff_style(samples)
         doc.notices.extend(doc.duplicate_notices())
         return doc
 
-    def _raw(self, number: int) -> str:
+    def _raw(self, number: int) -> bytes:
         """Line ``number`` exactly as read, end of line included."""
-        return self.text[self._bounds[number - 1] : self._bounds[number]]
+        return self.data[self._bounds[number - 1] : self._bounds[number]]
 
-    def _body(self, number: int) -> str:
+    def _body(self, number: int) -> bytes:
         body, _ = _split_eol(self._raw(number))
-        return body.removeprefix("\ufeff") if number == 1 else body
+        return body.removeprefix(BOM) if number == 1 else body
 
     def _object(self, number: int) -> dict[str, Any]:
-        """The line's object: as edited, else parsed again from the text."""
-        edited = self._edited.get(number)
-        if edited is not None:
-            return edited
+        """The line's object as read, parsed again from the file."""
         loaded: dict[str, Any] = json.loads(self._body(number))
         return loaded
+
+    def _edited_object(self, number: int) -> dict[str, Any]:
+        """The line's object with its edits applied (``"AI"`` made an object if it was not)."""
+        obj = self._object(number)
+        if not isinstance(obj.get("AI"), dict):
+            obj["AI"] = {}  # upstream puts "AI" last; a stray non-object value is replaced in place
+        obj["AI"].update(self._edited.get(number, {}))
+        return obj
 
     def _paper_from(self, obj: dict[str, Any], line: int, index: int) -> Paper:
         ai = obj.get("AI")
@@ -166,17 +179,13 @@ class JsonlDigest(Document):
     def set_field(self, paper: Paper, name: str, value: str) -> None:
         if name not in FIELDS:
             raise KeyError(name)
-        obj = self._object(paper.line)
-        ai = obj.get("AI")
-        if not isinstance(ai, dict):
-            # Upstream puts "AI" last; a stray non-object value is replaced in place.
-            ai = {}
-            obj["AI"] = ai
-        key = _ai_key(ai, name)
-        if ai.get(key) != value:
-            ai[key] = value
-            self._edited[paper.line] = obj
-        paper.fields[name] = value
+        ai = self._object(paper.line).get("AI")
+        key = _ai_key(ai, name) if isinstance(ai, dict) else name
+        edits = self._edited.setdefault(paper.line, {})
+        edits[key] = value
+        if isinstance(ai, dict) and all(ai.get(k) == v for k, v in edits.items()):
+            del self._edited[paper.line]  # set back to what the file has: unchanged
+        paper.fields = {**paper.fields, name: value}
 
     def insert_paper(self, paper: CrawlPaper, fields: Mapping[str, str], order: Mapping[str, int]) -> None:
         # After the last line whose paper comes earlier in the crawl, else before the first
@@ -194,7 +203,7 @@ class JsonlDigest(Document):
     def present_ids(self) -> set[str]:
         # A line kept as is (not JSON) still holds its paper: never restore it twice.
         kept = (_KEPT_ID.search(self._raw(number)) for number in self._kept)
-        return super().present_ids() | {found[1] for found in kept if found}
+        return super().present_ids() | {found[1].decode("utf-8", "replace") for found in kept if found}
 
     def unidentified_lines(self) -> list[int]:
         return [number for number in self._kept if not _KEPT_ID.search(self._raw(number))]
@@ -212,45 +221,46 @@ class JsonlDigest(Document):
     def is_crawl(self) -> bool:
         return bool(self.papers) and not self._has_ai
 
-    def chunks(self) -> Iterator[str]:
+    def chunks(self) -> Iterator[bytes]:
         if not self.changed:
-            yield self.text
+            yield self.data
             return
-        text, bounds = self.text, self._bounds
+        data, bounds = self.data, self._bounds
         pos = 0
-        if 0 in self._inserted and text.startswith("\ufeff"):
-            yield "\ufeff"  # the BOM stays the file's first character
-            pos = 1
+        if 0 in self._inserted and data.startswith(BOM):
+            yield BOM  # the BOM stays the file's first character
+            pos = len(BOM)
         for number in sorted(set(self._edited) | set(self._inserted)):
             if number in self._edited:
                 start = max(bounds[number - 1], pos)
-                yield text[pos:start]
-                yield self._serialise(number, bom=text[start : start + 1] == "\ufeff")
+                yield data[pos:start]
+                yield self._serialise(number, bom=data.startswith(BOM, start))
                 pos = bounds[number]
             if number in self._inserted:
-                yield text[pos : bounds[number]]
+                yield data[pos : bounds[number]]
                 pos = max(pos, bounds[number])
                 yield self._insertion(number)
-        yield text[pos:]
+        yield data[pos:]
 
-    def _eol(self) -> str:
+    def _eol(self) -> bytes:
         """The file's line ending, from its first line that has one."""
         for number in range(1, len(self._bounds)):
             eol = _split_eol(self._raw(number))[1]
             if eol:
                 return eol
-        return "\n"
+        return b"\n"
 
-    def _insertion(self, after: int) -> str:
+    def _insertion(self, after: int) -> bytes:
         """The restored lines that follow line ``after``, in crawl order."""
         objs = [obj for _, obj in sorted(self._inserted.get(after, ()), key=lambda item: item[0])]
         if not objs:
-            return ""
+            return b""
         eol = self._eol()
-        bodies = [self.style.dumps(obj) for obj in objs]
+        bodies = [self.style.dumps(obj).encode("utf-8") for obj in objs]
         if after and not _split_eol(self._raw(after))[1]:
-            return "".join(eol + body for body in bodies)  # no final newline before, none after
-        return "".join(body + eol for body in bodies)
+            return b"".join(eol + body for body in bodies)  # no final newline before, none after
+        return b"".join(body + eol for body in bodies)
 
-    def _serialise(self, number: int, *, bom: bool) -> str:
-        return ("\ufeff" if bom else "") + self.style.dumps(self._edited[number]) + _split_eol(self._raw(number))[1]
+    def _serialise(self, number: int, *, bom: bool) -> bytes:
+        body = self.style.dumps(self._edited_object(number)).encode("utf-8")
+        return (BOM if bom else b"") + body + _split_eol(self._raw(number))[1]

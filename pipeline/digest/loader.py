@@ -16,12 +16,12 @@ from .markdown import MarkdownDigest, looks_like_markdown
 def load(path: str | os.PathLike[str]) -> Document:
     """Parse a Markdown or JSONL digest; InputError (naming file and line) if it is neither."""
     path = Path(path)
-    text, sha256 = read_source(path)
+    data, sha256 = read_source(path)
     document: Document
-    if looks_like_jsonl(text):
-        document = JsonlDigest.parse(path, text)
-    elif looks_like_markdown(text):
-        document = MarkdownDigest.parse(path, text)
+    if looks_like_jsonl(data):
+        document = JsonlDigest.parse(path, data)
+    elif looks_like_markdown(data):
+        document = MarkdownDigest.parse(path, data)
     else:
         raise NotADigest(path, "not a digest: neither '### [N] [Title](url)' entries nor JSON lines", line=1)
     document.source_sha256 = sha256

@@ -449,7 +449,7 @@ class RepairJob:
     def _write(self, candidate: Candidate, document: Document) -> str | None:
         out = self.options.output
         if out.mode == "dry-run":
-            self.emit(unified_diff(candidate.path, document.text.encode("utf-8"), document.render()))
+            self.emit(unified_diff(candidate.path, document.data, document.render()))
             return None
         if out.mode == "none":
             return None
@@ -464,15 +464,10 @@ class RepairJob:
                 )
             self._written.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, _encoded(document))
+            write_atomic(target, document.chunks())
             return str(target)
-        write_atomic(candidate.path, _encoded(document), backup=out.backup, expected=document.source_sha256)
+        write_atomic(candidate.path, document.chunks(), backup=out.backup, expected=document.source_sha256)
         return str(candidate.path)
-
-
-def _encoded(document: Document) -> Iterator[bytes]:
-    """The document's new bytes piece by piece: a large digest is never held twice."""
-    return (chunk.encode("utf-8") for chunk in document.chunks())
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
