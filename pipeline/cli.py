@@ -15,6 +15,7 @@ import os
 import re
 import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -425,12 +426,19 @@ def _print_table(report: RunReport) -> None:
 
 
 def _print_problems(report: RunReport) -> None:
+    """Each paper that failed or was not written, then the skipped ones counted by reason
+    (after an abort they are every paper left: one line, not hundreds)."""
+    skipped: Counter[str] = Counter()
     for paper in report.papers:
-        if paper.outcome in ("failed", "skipped", "unwritten"):
+        if paper.outcome in ("failed", "unwritten") or paper.reasons == ["gave_up"]:
             print(
                 f"  {paper.outcome}: {paper.id} ({', '.join(paper.reasons)}) {paper.message or ''}".rstrip(),
                 file=sys.stderr,
             )
+        elif paper.outcome == "skipped":
+            skipped.update(paper.reasons)
+    for reason, count in sorted(skipped.items()):
+        print(f"  skipped: {count} paper(s) ({reason})", file=sys.stderr)
     for file in report.files:
         for error in file.errors:
             where = f"{file.path}:{error['line']}" if error.get("line") else file.path

@@ -127,6 +127,11 @@ class Provider(Protocol):
     expected_problems: frozenset[str]
     billed: bool
 
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far: the report's total, papers cancelled mid-request included."""
+        ...
+
     def estimate(self, request: PaperRequest) -> Usage:
         """The tokens generating ``request`` would take (an estimate, nothing is sent)."""
         ...

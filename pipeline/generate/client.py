@@ -224,6 +224,7 @@ class LLMClient:
         # windows answer with 429s.
         self._pace = AsyncLimiter(1, 60 / settings.rpm) if settings.rpm else None
         self.gate = gate or Gate()
+        self.requests = 0  # HTTP requests sent by this client, in-flight ones cancelled later included
         self._breaker = ConsecutiveFailures(settings.max_consecutive_failures)
         self._backoff = wait_exponential_jitter(
             multiplier=settings.backoff_s, max=settings.backoff_max_s, jitter=settings.backoff_s
@@ -326,6 +327,7 @@ class LLMClient:
             async with self._slots:
                 self.gate.check()
                 tally.calls += 1
+                self.requests += 1
                 if logger.isEnabledFor(logging.DEBUG):  # the body holds the whole prompt
                     logger.debug("paper=%s call=%d request=%s", tally.paper_id, tally.calls, _dump(body))
                 started = self._clock()

@@ -279,6 +279,7 @@ class ExtractiveProvider:
     # an abstract with fewer sentences than fields must repeat one.
     expected_problems = frozenset({"language", "length", "duplicate"})
     billed = False  # offline and deterministic: a dry run may run it
+    requests = 0  # it sends none
 
     def __init__(self, *, mark: bool = False, bounds: Mapping[str, LengthBounds] | None = None) -> None:
         """``bounds`` defaults to the schema's; ``mark`` prefixes each field (--mark-extractive)."""

@@ -58,6 +58,10 @@ class OpenAIProvider:
     def prompt_version(self) -> str:
         return self._prompts.version
 
+    @property
+    def requests(self) -> int:
+        return self._client.requests
+
     def estimate(self, request: PaperRequest) -> Usage:
         """The first request's tokens: its prompt as built, an answer of typical length."""
         messages = build_messages(request, self._prompts, self._settings.examples)

@@ -172,6 +172,7 @@ class RepairJob:
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
+            self.report.requests = sum(p.requests for p in (self.provider, self.fallback) if p is not None)
             self.report.seconds = time.monotonic() - started
             self.progress.close()
         return self.report
@@ -336,8 +337,8 @@ class RepairJob:
                     and generation.provider == self.provider.name
                 ):
                     self.cache.put(self._key(task), task.request.id, generation)
-        except asyncio.CancelledError:
-            task.result.skip("interrupted")
+        except asyncio.CancelledError:  # by a signal's grace period, or a stop that cannot wait
+            task.result.skip("interrupted" if self.report.interrupted else "aborted")
         except Exception as exc:  # a bug, or a server answer nothing foresaw: fail one paper, not the run
             logger.error("%s: internal error: %s: %s", task.request.id, type(exc).__name__, exc,
                          exc_info=bool(os.environ.get("DIGEST_REPAIR_DEBUG")))  # fmt: skip

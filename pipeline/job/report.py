@@ -149,6 +149,7 @@ class RunReport:
     aborted: str | None = None
     interrupted: bool = False
     dry_run: bool = False
+    requests: int = 0  # HTTP requests the run sent (the providers count them)
     seconds: float = 0.0
 
     def totals(self) -> dict[str, Any]:
@@ -166,7 +167,7 @@ class RunReport:
             "fields_repaired": sum(len(p.fields) for p in self.papers if p.outcome in _WRITTEN),
             "fields_failed": sum(len(p.fields) for p in self.papers if p.outcome in _NOT_DONE),
             "generations": sum(p.generated for p in self.papers),
-            "requests": sum(p.attempts for p in self.papers if p.generated),
+            "requests": self.requests,
             "tokens": _tokens(spent),
             "estimate": _tokens(planned),
             "seconds": round(self.seconds, 3),
