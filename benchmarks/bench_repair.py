@@ -109,12 +109,13 @@ def throughput(tmp: Path, papers: int, latency: float, concurrencies: list[int])
     with server("--latency", str(latency)) as url:
         repair(folder, url, 4)  # warm up imports and the server
         print(f"\n1. throughput: {papers} failed papers, latency {latency * 1000:.0f} ms, cores {os.cpu_count()}")
-        print(f"{'C':>4} {'wall s':>8} {'papers/s':>9} {'efficiency':>10} {'repaired':>9} {'calls':>6}")
+        print(f"{'C':>4} {'wall s':>8} {'papers/s':>9} {'efficiency':>10} {'repaired':>9} {'HTTP':>6}")
         for c in concurrencies:
             run = runs[c] = repair(folder, url, c)
             t = run.report.totals()
             eff = papers * latency / c / run.wall
-            print(f"{c:>4} {run.wall:>8.2f} {papers / run.wall:>9.1f} {eff:>10.2f} {t['repaired']:>9} {t['calls']:>6}")
+            line = f"{c:>4} {run.wall:>8.2f} {papers / run.wall:>9.1f} {eff:>10.2f} {t['repaired']:>9}"
+            print(f"{line} {t['requests']:>6}")
     return runs
 
 

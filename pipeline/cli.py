@@ -34,9 +34,12 @@ from .digest.loader import iter_documents, load
 from .digest.placeholders import PlaceholderMatcher
 from .digest.write import write_atomic
 from .errors import EXIT_CODES_HELP, DigestRepairError, Exit, InputError, UsageError
+from .generate.batch import MAX_REQUESTS, BatchClient
 from .generate.cache import GenerationCache
-from .generate.providers import PROVIDERS, choose_provider
+from .generate.openai_provider import OpenAIProvider
+from .generate.providers import PROVIDERS, ProviderSetup, choose_provider
 from .generate.settings import RESPONSE_FORMATS, build_settings
+from .job.batches import Batches
 from .job.progress import Progress
 from .job.repair import DEFAULT_GIVE_UP_AFTER, Output, RepairJob, RepairOptions
 from .job.report import RunReport
@@ -292,6 +295,8 @@ def _output(args: argparse.Namespace, *, print_only: bool = False) -> Output:
 
 # Flags of `repair` that `regen` does not have; their defaults are RepairOptions'.
 _RUN_FLAGS = (
+    "batch",
+    "wait",
     "max_papers",
     "max_total_tokens",
     "grace_s",
@@ -327,6 +332,7 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
         examples=settings.examples,
         output=output,
         lock_timeout_s=args.lock_timeout_s,
+        batch_rounds=1 + settings.max_reasks,
         **given,
         **regen,
     )
@@ -347,6 +353,7 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
         fallback=setup.fallback,
         progress=progress,
         gate=setup.gate,
+        batches=_batches(setup, cache, progress, batch=options.batch),
     )
 
     async def run() -> RunReport:
@@ -367,6 +374,18 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
         except OSError as exc:
             raise UsageError(f"cannot write the report {args.report}: {exc.strerror or exc}") from None
     return report, setup.notes
+
+
+def _batches(setup: ProviderSetup, cache: GenerationCache | None, progress: Progress, *, batch: bool) -> Batches | None:
+    """Batch state lives in the cache and speaks to the model's server: both are needed to
+    submit (--batch) and, in every run that has them, to collect finished batches."""
+    usable = isinstance(setup.provider, OpenAIProvider) and setup.client is not None and cache is not None
+    if batch and not usable:
+        raise UsageError("--batch needs a model (--provider openai with OPENAI_API_KEY) and the cache (not --no-cache)")
+    if not usable:
+        return None
+    assert isinstance(setup.provider, OpenAIProvider) and setup.client is not None and cache is not None
+    return Batches(BatchClient(setup.client), setup.provider, cache, progress)
 
 
 def _print_summary(report: RunReport, shown: Sequence[str] = (), *, quiet: bool = False) -> None:
@@ -392,6 +411,12 @@ def _print_plan(report: RunReport) -> None:
         f"{t['cached']} from the cache, {t['gave_up']} given up; {len(touched)} file(s) would change",
         file=sys.stderr,
     )
+    if report.billing == "batch":
+        print(
+            f"  as batches: {t['planned']} request(s) in {-(-t['planned'] // MAX_REQUESTS)} input file(s) or more, "
+            "billed at the provider's batch rate (half the live price at OpenAI)",
+            file=sys.stderr,
+        )
     for path in touched:
         print(f"  would change: {path}", file=sys.stderr)
 
@@ -410,6 +435,7 @@ def _print_table(report: RunReport) -> None:
         ("  of which given up", t["gave_up"]),
         ("accepted but not written", t["unwritten"]),
         ("planned (dry run)", t["planned"]),
+        ("pending in batches", t["pending"]),
         ("fields written", t["fields_repaired"]),
         ("fields still failed", t["fields_failed"]),
         ("generations", t["generations"]),
@@ -448,6 +474,8 @@ def _print_problems(report: RunReport) -> None:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    if args.wait and not args.batch:
+        raise UsageError("--wait goes with --batch")
     report, shown = _run_job(args, args.paths, _output(args))
     _print_summary(report, shown, quiet=args.quiet)
     return report.exit_code()
@@ -593,6 +621,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also insert the papers of the day's crawl (YYYY-MM-DD.jsonl beside the digest) "
         "that a digest lacks, with all five fields generated",
     )
+    batch = repair.add_argument_group("batch mode (the provider's Batch API: within 24 h, at half the price)")
+    batch.add_argument(
+        "--batch",
+        action="store_true",
+        help="submit the papers as batches and return; a later run (batch or not) collects and writes them",
+    )
+    batch.add_argument("--wait", action="store_true", help="with --batch: wait for the batches, then write them")
     memory = repair.add_argument_group("failure memory")
     _add_give_up_flag(memory)
     memory.add_argument(

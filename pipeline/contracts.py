@@ -23,18 +23,6 @@ class Example:
 
 
 @dataclass(frozen=True)
-class PaperRequest:
-    """What a provider needs to write the missing fields of one paper."""
-
-    id: str
-    title: str
-    abstract: str
-    fields: tuple[str, ...]
-    language: str
-    examples: tuple[Example, ...] = ()
-
-
-@dataclass(frozen=True)
 class Problem:
     """One reason a candidate field may not be written (``code`` is stable, for reports)."""
 
@@ -44,6 +32,28 @@ class Problem:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """An answer already given for the paper (by a batch) and why it could not be used:
+    the next request re-asks with them instead of starting over."""
+
+    answer: str
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class PaperRequest:
+    """What a provider needs to write the missing fields of one paper."""
+
+    id: str
+    title: str
+    abstract: str
+    fields: tuple[str, ...]
+    language: str
+    examples: tuple[Example, ...] = ()
+    prior: Prior | None = None
 
 
 def _count(value: Any) -> int:

@@ -14,10 +14,10 @@ import hashlib
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..contracts import Generation, PaperRequest, Usage
+from ..contracts import Example, Generation, PaperRequest, Prior, Problem, Usage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (
@@ -40,6 +40,27 @@ CREATE TABLE IF NOT EXISTS failures (
     prompt_version TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_by_paper ON failures (arxiv_id, content);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    submitted REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_requests (
+    custom_id TEXT PRIMARY KEY,
+    batch_id TEXT,
+    key TEXT NOT NULL,
+    request TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batch_requests_by_key ON batch_requests (key);
+CREATE INDEX IF NOT EXISTS batch_requests_by_batch ON batch_requests (batch_id);
+CREATE TABLE IF NOT EXISTS priors (
+    key TEXT PRIMARY KEY,
+    answer TEXT NOT NULL,
+    problems TEXT NOT NULL
+);
 """
 
 
@@ -101,7 +122,7 @@ class GenerationCache:
         return Generation(fields=json.loads(row[0]), usage=usage, **meta)
 
     def put(self, key: str, arxiv_id: str, generation: Generation) -> None:
-        """Keep an accepted generation; the paper's failures are forgotten with it."""
+        """Keep an accepted generation; the paper's failures and prior answer go with it."""
         meta = asdict(generation)
         fields = meta.pop("fields")
         self._db.execute(
@@ -109,6 +130,7 @@ class GenerationCache:
             (key, arxiv_id, json.dumps(fields, ensure_ascii=False), json.dumps(meta), time.time()),
         )
         self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+        self._db.execute("DELETE FROM priors WHERE key = ?", (key,))
 
     def record_failure(
         self,
@@ -157,6 +179,68 @@ class GenerationCache:
         ).fetchall()
         return [_failure(row) for row in rows]
 
+    # -- batches: submitted requests, until their answers are collected --------------------
+
+    def stage(self, custom_id: str, key: str, request: PaperRequest) -> None:
+        """A request written to a batch input file that is not submitted yet."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO batch_requests (custom_id, batch_id, key, request) VALUES (?, NULL, ?, ?)",
+            (custom_id, key, request_to_json(request)),
+        )
+
+    def submitted(self, batch_id: str, custom_ids: list[str], mode: str, model: str, prompt_version: str) -> None:
+        """The staged requests ``custom_ids`` now belong to batch ``batch_id``, in one transaction."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO batches (id, mode, model, prompt_version, requests, submitted) VALUES (?, ?, ?, ?, ?, ?)",
+                (batch_id, mode, model, prompt_version, len(custom_ids), time.time()),
+            )
+            self._db.executemany(
+                "UPDATE batch_requests SET batch_id = ? WHERE custom_id = ?", [(batch_id, c) for c in custom_ids]
+            )
+
+    def drop_unsubmitted(self) -> None:
+        """Staged requests of a run that died before submitting them: they are not pending."""
+        self._db.execute("DELETE FROM batch_requests WHERE batch_id IS NULL")
+
+    def open_batches(self) -> list[tuple[str, str]]:
+        """``(batch id, response mode)`` of every batch whose answers are not collected yet."""
+        return [(row[0], row[1]) for row in self._db.execute("SELECT id, mode FROM batches ORDER BY submitted")]
+
+    def batch_requests(self, batch_id: str) -> dict[str, tuple[str, PaperRequest]]:
+        """custom_id -> (cache key, request) of a batch."""
+        rows = self._db.execute("SELECT custom_id, key, request FROM batch_requests WHERE batch_id = ?", (batch_id,))
+        return {custom_id: (key, request_from_json(request)) for custom_id, key, request in rows}
+
+    def pending(self, key: str) -> str | None:
+        """The open batch the paper's request waits in, if any: never ask twice for it."""
+        row = self._db.execute(
+            "SELECT batch_id FROM batch_requests WHERE key = ? AND batch_id IS NOT NULL", (key,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def close_batch(self, batch_id: str) -> None:
+        """Its answers are collected (or its papers returned to the plan): forget it."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM batch_requests WHERE batch_id = ?", (batch_id,))
+            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+
+    def set_prior(self, key: str, prior: Prior) -> None:
+        """A batch's answer that failed validation: the next request re-asks with it."""
+        problems = json.dumps([problem.as_dict() for problem in prior.problems], ensure_ascii=False)
+        self._db.execute(
+            "INSERT OR REPLACE INTO priors (key, answer, problems) VALUES (?, ?, ?)", (key, prior.answer, problems)
+        )
+
+    def prior(self, key: str) -> Prior | None:
+        row = self._db.execute("SELECT answer, problems FROM priors WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        problems = tuple(Problem(p["code"], p["field"], p["message"]) for p in json.loads(row[1]))
+        return Prior(row[0], problems)
+
     def close(self) -> None:
         self._db.close()
 
@@ -167,3 +251,15 @@ _FAILURE_COLUMNS = "arxiv_id, reasons, message, attempts, nights, last_night, mo
 def _failure(row: tuple[str, str, str, int, int, str, str, str]) -> Failure:
     arxiv_id, reasons, message, attempts, nights, last_night, model, prompt_version = row
     return Failure(arxiv_id, tuple(json.loads(reasons)), message, attempts, nights, last_night, model, prompt_version)
+
+
+def request_to_json(request: PaperRequest) -> str:
+    """A request as stored for a batch (its prior answer is stored apart, if any)."""
+    return json.dumps(asdict(replace(request, prior=None)), ensure_ascii=False)
+
+
+def request_from_json(text: str) -> PaperRequest:
+    data = json.loads(text)
+    data.pop("prior", None)
+    examples = tuple(Example(e["title"], e["abstract"], e["fields"]) for e in data.pop("examples"))
+    return PaperRequest(**{**data, "fields": tuple(data["fields"])}, examples=examples)

@@ -240,6 +240,20 @@ class LLMClient:
         await self._sdk.close()
 
     @property
+    def sdk(self) -> openai.AsyncOpenAI:
+        """The SDK client, for the endpoints this class does not wrap (the Batch API)."""
+        return self._sdk
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def api_key(self) -> str:
+        """For redacting server messages; never logged."""
+        return self._settings.api_key
+
+    @property
     def mode(self) -> ResponseMode:
         """The mode the next request uses."""
         if self._settings.response_format != "auto":
@@ -317,7 +331,7 @@ class LLMClient:
         mode: ResponseMode,
         tally: CallTally,
     ) -> Completion:
-        body = self._body(messages, schema, max_tokens, mode)
+        body = self.body(messages, schema, max_tokens, mode)
         try:
             # The SDK's documented low-level call, both ways in plain JSON: create() would
             # walk the body against its TypedDicts and build pydantic models of the answer,
@@ -351,17 +365,18 @@ class LLMClient:
             usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
             self._clock() - started,
         )  # fmt: skip
-        completion = _read(response, mode, self._settings.model)
+        completion = read_completion(response, mode, self._settings.model)
         logger.debug("paper=%s call=%d answer=%r", tally.paper_id, tally.calls, completion.content)
         return completion
 
-    def _body(
+    def body(
         self,
         messages: Sequence[Message],
         schema: dict[str, Any],
         max_tokens: int,
         mode: ResponseMode,
     ) -> dict[str, Any]:
+        """The request body: what a live request sends and a batch line carries."""
         body: dict[str, Any] = {
             "model": self._settings.model,
             "messages": list(messages),
@@ -433,7 +448,7 @@ def _first_choice(response: dict[str, Any]) -> dict[str, Any]:
     return first if isinstance(first, dict) else {}
 
 
-def _read(response: dict[str, Any], mode: ResponseMode, requested_model: str) -> Completion:
+def read_completion(response: dict[str, Any], mode: ResponseMode, requested_model: str) -> Completion:
     """The completion's answer; an answer with nothing in it is retried like a dropped call.
 
     DeepSeek sometimes sends blank content with finish_reason "stop", and reasoning models
@@ -459,6 +474,11 @@ def _read(response: dict[str, Any], mode: ResponseMode, requested_model: str) ->
 def _unusable(reason: str, message: str) -> TransientLLMError:
     """A transient error with its own reason code, so reports tell blank answers apart."""
     return TransientLLMError(message, reason=reason)
+
+
+def usage_of(response: dict[str, Any]) -> Usage:
+    """The tokens a chat completion reports (live or in a batch's output)."""
+    return _usage(response.get("usage"))
 
 
 def _usage(raw: Any) -> Usage:

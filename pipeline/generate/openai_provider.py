@@ -11,12 +11,13 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
+from typing import Any
 
-from ..contracts import Generation, PaperRequest, Problem, Usage, Validate
+from ..contracts import Generation, PaperRequest, Prior, Problem, Usage, Validate
 from ..errors import FatalLLMError, GenerationFailed, LLMError
-from .client import CallTally, Clock, Completion, LLMClient
+from .client import CallTally, Clock, Completion, LLMClient, ResponseMode, read_completion, usage_of
 from .decode import DecodeError, decode_object
-from .prompt import Prompts, build_messages, build_reask_messages, load_prompts
+from .prompt import Message, Prompts, build_messages, build_reask_messages, load_prompts
 from .schema import parse_summary, restricted_schema, schema_problems
 from .settings import LLMSettings
 from .tokens import estimate_completion, estimate_tokens
@@ -62,10 +63,54 @@ class OpenAIProvider:
     def requests(self) -> int:
         return self._client.requests
 
+    @property
+    def mode(self) -> str:
+        """The response mode the next request (or batch line) uses."""
+        return self._client.mode.value
+
+    def _first_messages(self, request: PaperRequest) -> list[Message]:
+        """The paper's prompt, or a re-ask of the answer it comes with (``request.prior``)."""
+        examples = self._settings.examples
+        if request.prior is None:
+            return build_messages(request, self._prompts, examples)
+        prior = request.prior
+        return build_reask_messages(request, self._prompts, examples, prior.answer, prior.problems)
+
+    def batch_body(self, request: PaperRequest) -> dict[str, Any]:
+        """The body a live request for ``request`` would send, for a batch line."""
+        schema = restricted_schema(request.fields)
+        return self._client.body(self._first_messages(request), schema, self._settings.max_tokens, self._client.mode)
+
+    def batch_answer(
+        self, request: PaperRequest, response: dict[str, Any], mode: str, validate: Validate
+    ) -> Generation | Prior | None:
+        """A batch's answer for ``request``, checked like a live one: accepted fields, the
+        answer and its problems to re-ask with, or None when it holds no answer at all."""
+        try:
+            completion = read_completion(response, ResponseMode(mode), self._settings.model)
+        except LLMError:
+            return None  # blank, no choices: ask again from the start
+        final = _final_reason(completion)
+        if final is not None:
+            return Prior(completion.content, (Problem(final[0], None, final[1]),))
+        fields, problems = _check(request, completion, validate)
+        if problems:
+            return Prior(completion.content, tuple(problems))
+        return Generation(
+            fields=fields,
+            provider=self.name,
+            model=completion.model,
+            prompt_version=self._prompts.version,
+            mode=completion.mode.value,
+            attempts=1,
+            reasks=int(request.prior is not None),
+            usage=usage_of(response),
+            checked=True,
+        )
+
     def estimate(self, request: PaperRequest) -> Usage:
         """The first request's tokens: its prompt as built, an answer of typical length."""
-        messages = build_messages(request, self._prompts, self._settings.examples)
-        prompt = sum(estimate_tokens(message["content"]) for message in messages)
+        prompt = sum(estimate_tokens(message["content"]) for message in self._first_messages(request))
         return Usage(prompt_tokens=prompt, completion_tokens=estimate_completion(len(request.fields)))
 
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation:
@@ -76,9 +121,10 @@ class OpenAIProvider:
         paper = _Paper(
             request, CallTally(request.id), clock=self._clock, started=self._clock(), mode=self._client.mode.value
         )
+        paper.reasks = int(request.prior is not None)  # a batch's answer was the first attempt
         schema = restricted_schema(request.fields)
         examples = self._settings.examples
-        messages = build_messages(request, self._prompts, examples)
+        messages = self._first_messages(request)
         max_tokens = self._settings.max_tokens
         while True:
             try:

@@ -21,7 +21,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..contracts import Gate, Generation, Problem, Provider, Usage
@@ -34,6 +34,7 @@ from ..digest.write import output_path, unified_diff, write_atomic
 from ..errors import Aborted, FatalLLMError, GenerationFailed, InputError, RunError
 from ..generate.cache import GenerationCache, cache_key, tonight
 from ..validate.validator import Validator
+from .batches import Batches
 from .lock import hold, lock_targets
 from .plan import Day, Planner, Task, group_days
 from .progress import Progress
@@ -73,6 +74,9 @@ class RepairOptions:
     lock_timeout_s: float | None = 0.0  # wait this long for another run's lock; None: no lock
     give_up_after: int = DEFAULT_GIVE_UP_AFTER
     retry_failed: bool = False  # generate papers that gave up too
+    batch: bool = False  # submit the papers to the provider's Batch API instead of asking live
+    wait: bool = False  # with batch: wait for the batches, then collect and write them
+    batch_rounds: int = 3  # with wait: batches per paper at most (its first answer and re-asks)
 
 
 class RepairJob:
@@ -90,8 +94,11 @@ class RepairJob:
         fallback: Provider | None = None,
         progress: Progress | None = None,
         gate: Gate | None = None,
+        batches: Batches | None = None,
         emit: Callable[[str], None] = print,
     ) -> None:
+        """``batches`` (with the cache) collects finished batches in every run, and submits
+        the papers instead of generating them with ``options.batch``."""
         self.provider = provider
         self.fallback = fallback
         self.options = options
@@ -102,6 +109,9 @@ class RepairJob:
         self.progress = progress or Progress(enabled=False)
         self.emit = emit
         self.gate = gate or Gate()  # shared with the LLM client: closing it stops new requests
+        self.batches = batches
+        if options.batch and batches is None:
+            raise ValueError("batch mode needs a Batches (a billed provider and a cache)")
         self._stop_reason: str | None = None
         self._scheduled = 0
         self._tokens = 0
@@ -123,7 +133,9 @@ class RepairJob:
         # warnings: the extractive provider cannot translate ("language", "length").
         self._expected = {p.name: p.expected_problems for p in (provider, fallback) if p is not None}
         self._dry_run = options.output.mode == "dry-run"
+        self._submitting = False  # this pass puts papers into batches
         self.report.dry_run = self._dry_run
+        self.report.billing = "batch" if options.batch else "live"
 
     # -- stopping ---------------------------------------------------------------------
 
@@ -165,14 +177,17 @@ class RepairJob:
                 handled.append(sig)
         try:
             async with self._lock(paths):
-                await self._run(paths)
-        except RunError as exc:  # another run holds the lock: nothing was done
+                await self._run_with_batches(paths)
+        except (RunError, FatalLLMError) as exc:  # a lock held, no Batch API: nothing was done
             self.report.aborted = f"{exc.kind}: {exc}"
             self.progress.note(self.report.aborted)
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
-            self.report.requests = sum(p.requests for p in (self.provider, self.fallback) if p is not None)
+            if self.batches is not None:
+                self.report.batches = [summary.as_dict() for summary in self.batches.summaries]
+            providers = [p.requests for p in (self.provider, self.fallback) if p is not None]
+            self.report.requests = sum(providers) + (self.batches.client.requests if self.batches else 0)
             self.report.seconds = time.monotonic() - started
             self.progress.close()
         return self.report
@@ -186,6 +201,34 @@ class RepairJob:
             return
         async with hold(lock_targets(paths, self.cache.path if self.cache else None), timeout):
             yield
+
+    async def _run_with_batches(self, paths: list[str | Path]) -> None:
+        """Collect what finished batches answered, then run. In batch mode the papers left
+        to do are submitted instead of generated. With ``wait`` the run waits for its
+        batches, collects them and goes round again, writing what was accepted and
+        submitting re-asks of what was not, for ``batch_rounds`` batches at most (the first
+        answer and its re-asks, as a live paper gets); a last pass writes the last answers."""
+        batches = self.batches
+        if batches is None or self._dry_run:
+            await self._run(paths)
+            return
+        if self.options.batch:
+            await batches.client.check_supported()
+        rounds = self.options.batch_rounds if self.options.wait else 1
+        for round_number in range(1, rounds + 2):
+            await batches.collect(self.validator)
+            self._submitting = self.options.batch and round_number <= rounds
+            await self._run(paths)
+            if not self._submitting:
+                return
+            before = len(batches.submitted)
+            await batches.flush()
+            if not self.options.wait or len(batches.submitted) == before or self._stop_reason is not None:
+                return
+            await batches.wait()
+            self.report.files.clear()  # the next pass reports what became of each paper
+            self.report.papers.clear()
+            self._scheduled = self._tokens = 0
 
     def _on_signal(self) -> None:
         if self.report.interrupted:  # a second Ctrl-C: no more waiting
@@ -207,14 +250,22 @@ class RepairJob:
             if not day.tasks:
                 self._finish_day(day)
             for task in day.tasks:
-                if not self.report.interrupted and (self._try_cache(task) or self._gave_up(task)):
+                if not self.report.interrupted and (
+                    self._try_cache(task) or self._gave_up(task) or self._in_a_batch(task)
+                ):
                     self._task_done(task)
                     continue
+                self._resume_prior(task)
                 if self._dry_run and self.provider.billed:
                     task.result.plan(self.provider.estimate(task.request))
                     self._task_done(task)
                     continue
                 reason = self._budget_left()
+                if reason is None and self.options.batch:
+                    if self._submitting:
+                        await self._submit(task)
+                        continue
+                    reason = "batch"  # the last pass of --wait: its batches' answers were not usable
                 if reason is None:
                     await admission.acquire()
                     reason = self._budget_left()  # may have changed while waiting
@@ -296,14 +347,45 @@ class RepairJob:
     # -- one paper ----------------------------------------------------------------------
 
     def _try_cache(self, task: Task) -> bool:
-        """Take an accepted answer from the cache: free, so no budget limits it."""
+        """Take an accepted answer from the cache: free, so no budget limits it. An answer
+        a batch gave and this run collected counts as generated now (billed at batch rates)."""
         if self.cache is None:
             return False
-        generation = self.cache.get(self._key(task))
+        key = self._key(task)
+        generation = self.cache.get(key)
         if generation is None:
             return False
-        self._accept(task, generation, cached=True)
+        batch = self.batches.collected.get(key) if self.batches else None
+        if self._accept(task, generation, cached=batch is None) and batch is not None:
+            task.result.batch = batch
         return True
+
+    def _in_a_batch(self, task: Task) -> bool:
+        """A paper waiting in a batch is neither asked again nor submitted twice."""
+        batch = self.cache.pending(self._key(task)) if self.cache is not None and self.batches else None
+        if batch is None:
+            return False
+        task.result.pend(batch)
+        return True
+
+    def _resume_prior(self, task: Task) -> None:
+        """A batch's answer that failed validation: the next request re-asks with it."""
+        prior = self.cache.prior(self._key(task)) if self.cache is not None else None
+        if prior is not None:
+            task.request = replace(task.request, prior=prior)
+
+    async def _submit(self, task: Task) -> None:
+        """Batch mode: the paper's request goes into the batch instead of to the server now."""
+        assert self.batches is not None
+        self._scheduled += 1
+        self._tokens += self.provider.estimate(task.request).total
+        task.result.pend(None)
+        try:
+            await self.batches.add(self._key(task), task.request, task.result)
+        except RunError as exc:  # a full input file could not be submitted
+            task.result.skip("aborted", str(exc))
+            self.stop(f"{exc.kind}: {exc}")
+        self._task_done(task)
 
     def _gave_up(self, task: Task) -> bool:
         """Skip a paper the model failed on for ``give_up_after`` nights (not with --retry-failed)."""

@@ -15,7 +15,7 @@ from typing import Any
 from ..contracts import Generation, Problem, Usage
 from ..errors import Exit, GenerationFailed
 
-OUTCOMES = ("repaired", "cached", "failed", "skipped", "unwritten", "planned")
+OUTCOMES = ("repaired", "cached", "failed", "skipped", "unwritten", "planned", "pending")
 # Outcomes that leave a paper broken in its files (exit 1 when nothing worse happened).
 _NOT_DONE = frozenset({"failed", "skipped", "unwritten"})
 _WRITTEN = frozenset({"repaired", "cached"})
@@ -42,6 +42,7 @@ class PaperResult:
     model: str | None = None
     prompt_version: str | None = None
     mode: str | None = None  # the response mode of the last request (json_schema, ...)
+    batch: str | None = None  # the batch the paper waits in, or its answer came from
     last_output: str | None = None  # a failed paper's last answer, cut to LAST_OUTPUT_CHARS
     warnings: list[Problem] = field(default_factory=list)
     new_fields: dict[str, str] = field(default_factory=dict, repr=False)  # as written
@@ -76,6 +77,10 @@ class PaperResult:
         """A dry run: what generating this paper would cost, nothing sent."""
         self.outcome, self.reasons, self.usage = "planned", [], estimate
 
+    def pend(self, batch: str | None) -> None:
+        """Submitted to a batch (``None`` until the batch exists): written when collected."""
+        self.outcome, self.reasons, self.batch = "pending", [], batch
+
     @property
     def generated(self) -> bool:
         """True when this run sent the paper to a provider (a cache hit is not a generation)."""
@@ -102,6 +107,7 @@ class PaperResult:
             "model": self.model,
             "prompt_version": self.prompt_version,
             "mode": self.mode,
+            "batch": self.batch,
             "last_output": self.last_output,
             "warnings": [p.as_dict() for p in self.warnings],
             "restored": self.restored,
@@ -149,7 +155,9 @@ class RunReport:
     aborted: str | None = None
     interrupted: bool = False
     dry_run: bool = False
+    billing: str = "live"  # batch: requests sent through the provider's Batch API, at its batch rate
     requests: int = 0  # HTTP requests the run sent (the providers count them)
+    batches: list[dict[str, Any]] = field(default_factory=list)  # submitted, collected or waiting
     seconds: float = 0.0
 
     def totals(self) -> dict[str, Any]:
@@ -195,6 +203,8 @@ class RunReport:
             "exit_code": int(self.exit_code()),
             "aborted": self.aborted,
             "dry_run": self.dry_run,
+            "billing": self.billing,
+            "batches": self.batches,
             "notes": self.notes,
             "files": [f.as_dict() for f in self.files],
             "totals": self.totals(),
