@@ -82,6 +82,7 @@ def completion(
     reasoning: str | None = None,
     cached: int | None = None,
     choices: bool = True,
+    completion_tokens: int = 20,
 ) -> httpx.Response:
     """A chat completion response; ``answer`` is serialised to ``content`` as JSON."""
     if answer is not None:
@@ -89,7 +90,11 @@ def completion(
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
     if reasoning is not None:
         message["reasoning_content"] = reasoning
-    usage: dict[str, Any] = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    usage: dict[str, Any] = {
+        "prompt_tokens": 100,
+        "completion_tokens": completion_tokens,
+        "total_tokens": 100 + completion_tokens,
+    }
     if cached is not None:
         usage["prompt_tokens_details"] = {"cached_tokens": cached}
     body = {

@@ -179,7 +179,8 @@ def test_wrong_type_is_reasked_then_succeeds(route: respx.Route) -> None:
 
 
 def test_finish_reason_length_retries_once_with_more_tokens(route: respx.Route) -> None:
-    route.mock(side_effect=[completion('{"tldr": "被截', finish_reason="length"), completion(answer=TWO)])
+    cut = completion('{"tldr": "被截', finish_reason="length", completion_tokens=500)  # max_tokens ran out
+    route.mock(side_effect=[cut, completion(answer=TWO)])
     result = one(max_tokens=500)
     assert result.fields == TWO and result.reasks == 0
     assert route.call_count == 2
@@ -187,7 +188,7 @@ def test_finish_reason_length_retries_once_with_more_tokens(route: respx.Route) 
 
 
 def test_finish_reason_length_twice_gives_up(route: respx.Route) -> None:
-    route.mock(return_value=completion('{"tldr": "被截', finish_reason="length"))
+    route.mock(return_value=completion('{"tldr": "被截', finish_reason="length", completion_tokens=4096))
     failed = failure()
     assert failed.reasons == ["length"]
     assert route.call_count == 2 and failed.attempts == 2

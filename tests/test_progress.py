@@ -50,3 +50,16 @@ def test_quiet_prints_nothing() -> None:
     progress.note("hello")
     progress.close()
     assert stream.getvalue() == ""
+
+
+def test_papers_not_attempted_leave_the_count_so_it_climbs_one_by_one() -> None:
+    """A budget skips papers while others are in flight: they must not make the counter jump."""
+    stream = io.StringIO()
+    progress = Progress(stream)
+    progress.add_total(4)
+    progress.paper_done(result("repaired"))
+    progress.paper_done(result("skipped", ["budget"]))
+    progress.paper_done(result("skipped", ["budget"]))
+    progress.paper_done(result("failed", ["numbers"]))
+    progress.close()
+    assert stream.getvalue().splitlines() == ["[1/4] 2601.00001 repaired", "[2/2] 2601.00001 failed (numbers)"]

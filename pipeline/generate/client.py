@@ -78,6 +78,9 @@ _RESPONSE_FORMATS: dict[ResponseMode, Callable[[dict[str, Any]], dict[str, Any] 
 # Statuses worth another try besides 5xx; 400/401/403/404/422 are not.
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
 _AUTH_STATUSES = frozenset({401, 403})
+# How servers say a prompt does not fit the model's context (OpenAI, vLLM, llama.cpp).
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error"})
+_CONTEXT_TOO_SMALL = re.compile(r"maximum context length|exceeds the available context size|context window", re.I)
 # A 429 with one of these codes is not a rate limit but an empty account: never retried.
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "insufficient_balance"})
 # How servers word a rejected response_format (DeepSeek: "This response_format type is
@@ -97,6 +100,7 @@ class Completion:
     finish_reason: str | None
     model: str
     mode: ResponseMode
+    usage: Usage = field(default_factory=Usage)  # of this answer alone
 
 
 @dataclass
@@ -124,18 +128,22 @@ def map_sdk_error(exc: openai.OpenAIError, secret: str = "", base_url: str = "")
         return TransientLLMError(f"connection error: {detail}")
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        code = f"{exc.code or exc.type or ''}".lower()
+        # OpenAI puts the kind of error in "code", llama.cpp in "type" (its "code" is the status).
+        codes = {str(exc.code or "").lower(), str(exc.type or "").lower()}
         # Redact before cutting: a key straddling the cut would no longer match.
         text = f"HTTP {status}: {_redact(_server_message(exc), secret)[:_MAX_DETAIL_CHARS]}"
         if status in _AUTH_STATUSES:
             return AuthError(f"{text} (check OPENAI_API_KEY and OPENAI_BASE_URL)", status=status)
-        if status == 402 or code in _QUOTA_CODES:
+        if status == 402 or codes & _QUOTA_CODES:
             return QuotaExhausted(f"{text} (no credit left on this key: top it up or use another key)", status=status)
         if status == 404:
-            if "model" in code or "model" in text.lower():
+            if "model_not_found" in codes or "model" in text.lower():
                 return ModelNotFound(f"{text} (check MODEL_NAME or --model; /v1/models lists them)", status=status)
             where = f"{base_url.rstrip('/')}/chat/completions" if base_url else "the chat completions URL"
             return EndpointNotFound(f"{text} at {where} (check OPENAI_BASE_URL: it usually ends in /v1)", status=status)
+        if status == 400 and (codes & _CONTEXT_CODES or _CONTEXT_TOO_SMALL.search(text)):
+            fix = "use fewer --examples, a model with a larger context, or a larger server context (llama.cpp -c)"
+            return LLMError(f"{text} ({fix})", status=status, reason="context_length")
         if status == 400 and _FORMAT_REJECTION.search(text):
             return ResponseFormatRejected(text, status=status)
         if status in _TRANSIENT_STATUSES or status >= 500:
@@ -468,7 +476,7 @@ def read_completion(response: dict[str, Any], mode: ResponseMode, requested_mode
         if isinstance(reasoning, str) and reasoning.strip():
             raise _unusable("reasoning_only", "the answer was only in the reasoning field")
         raise _unusable("empty_content", f"the answer was blank (finish_reason={finish})")
-    return Completion(content, refusal, finish, response.get("model") or requested_model, mode)
+    return Completion(content, refusal, finish, response.get("model") or requested_model, mode, usage_of(response))
 
 
 def _unusable(reason: str, message: str) -> TransientLLMError:

@@ -26,6 +26,9 @@ logger = logging.getLogger("pipeline.llm")
 
 # A truncated answer is asked once more with this many times the token budget.
 LENGTH_RETRY_FACTOR = 2
+# An answer cut (finish_reason "length") before this share of max_tokens was cut by the
+# model's context, not by max_tokens: asking with a larger max_tokens cannot help.
+CONTEXT_FULL_SHARE = 0.9
 
 # finish_reason values that end the paper with that reason code (no re-ask helps).
 _FINAL_FINISH_REASONS = frozenset({"content_filter"})
@@ -135,10 +138,21 @@ class OpenAIProvider:
                 raise paper.failed([exc.reason], str(exc)) from exc
             paper.mode = completion.mode.value
 
-            if completion.finish_reason == "length" and max_tokens == self._settings.max_tokens:
-                max_tokens *= LENGTH_RETRY_FACTOR
-                logger.info("paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens)
-                continue
+            if completion.finish_reason == "length":
+                written = completion.usage.completion_tokens
+                if written and written < CONTEXT_FULL_SHARE * max_tokens:
+                    # Cut well before max_tokens: the prompt fills the model's context, and a
+                    # larger max_tokens cannot make room.
+                    detail = (
+                        f"the answer was cut after {written} tokens although {max_tokens} were allowed: the "
+                        f"prompt ({completion.usage.prompt_tokens} tokens) fills the model's context "
+                        "(use fewer --examples or a larger server context)"
+                    )
+                    raise paper.failed(["context_length"], detail, completion.content)
+                if max_tokens == self._settings.max_tokens:
+                    max_tokens *= LENGTH_RETRY_FACTOR
+                    logger.info("paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens)
+                    continue
             final = _final_reason(completion)
             if final is not None:
                 raise paper.failed([final[0]], final[1], completion.content, answered=True)

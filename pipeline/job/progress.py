@@ -30,6 +30,16 @@ class Progress:
             self._bar.refresh()
 
     def paper_done(self, result: PaperResult) -> None:
+        """Count a paper as it finishes. A paper that was not attempted (a budget, a stop,
+        a batch it waits in, a paper given up on) leaves the count instead: the counter
+        then climbs one by one in the order papers finish, and the closing lines sum up
+        the others."""
+        if result.outcome in ("skipped", "pending"):
+            self.total -= 1
+            if self._bar is not None:
+                self._bar.total = self.total
+                self._bar.refresh()
+            return
         self.done += 1
         self.repaired += result.outcome in ("repaired", "cached")
         self.failed += result.outcome == "failed"
