@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any
@@ -34,6 +35,16 @@ CONTEXT_FULL_SHARE = 0.9
 _FINAL_FINISH_REASONS = frozenset({"content_filter"})
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the model for a paper, as the loop judged it (for rehearsals)."""
+
+    request: PaperRequest
+    number: int  # 1 for the paper's first answer
+    content: str
+    problems: tuple[Problem, ...]  # empty: accepted
+
+
 class OpenAIProvider:
     """``contracts.Provider`` for any OpenAI-compatible chat completions server."""
 
@@ -48,11 +59,14 @@ class OpenAIProvider:
         *,
         prompts: Prompts | None = None,
         clock: Clock = time.monotonic,
+        on_answer: Callable[[Answer], None] | None = None,
     ) -> None:
+        """``on_answer`` sees every answer with its verdict: what a rehearsal records."""
         self._client = client
         self._settings = settings
         self._prompts = prompts or load_prompts()
         self._clock = clock
+        self._on_answer = on_answer
 
     @property
     def model(self) -> str:
@@ -70,6 +84,10 @@ class OpenAIProvider:
     def mode(self) -> str:
         """The response mode the next request (or batch line) uses."""
         return self._client.mode.value
+
+    def _judged(self, request: PaperRequest, number: int, content: str, problems: list[Problem]) -> None:
+        if self._on_answer is not None:
+            self._on_answer(Answer(request, number, content, tuple(problems)))
 
     def _first_messages(self, request: PaperRequest) -> list[Message]:
         """The paper's prompt, or a re-ask of the answer it comes with (``request.prior``)."""
@@ -128,6 +146,7 @@ class OpenAIProvider:
         schema = restricted_schema(request.fields)
         examples = self._settings.examples
         messages = self._first_messages(request)
+        answers = 0
         max_tokens = self._settings.max_tokens
         while True:
             try:
@@ -153,11 +172,14 @@ class OpenAIProvider:
                     max_tokens *= LENGTH_RETRY_FACTOR
                     logger.info("paper=%s truncated; asking again with max_tokens=%d", request.id, max_tokens)
                     continue
+            answers += 1
             final = _final_reason(completion)
             if final is not None:
+                self._judged(request, answers, completion.content, [Problem(final[0], None, final[1])])
                 raise paper.failed([final[0]], final[1], completion.content, answered=True)
 
             fields, problems = _check(request, completion, validate)
+            self._judged(request, answers, completion.content, problems)
             if not problems:
                 return Generation(
                     fields=fields,
