@@ -42,7 +42,7 @@ from pipeline.generate.client import LLMClient  # noqa: E402
 from pipeline.generate.openai_provider import OpenAIProvider  # noqa: E402
 from pipeline.generate.prompt import build_messages, load_prompts  # noqa: E402
 from pipeline.generate.settings import build_settings  # noqa: E402
-from pipeline.job.plan import pick_examples  # noqa: E402
+from pipeline.job.plan import examples_for, pick_examples  # noqa: E402
 from pipeline.job.repair import Output, RepairJob, RepairOptions  # noqa: E402
 from pipeline.job.report import RunReport  # noqa: E402
 
@@ -155,21 +155,25 @@ def tokens(tmp: Path, latency: float) -> None:
     completion = sum(p.usage.completion_tokens for p in repaired) / len(repaired)
     cached = sum(p.usage.cached_tokens for p in repaired) / len(repaired)
     # The stable prefix, measured on the prompts themselves: serialise each paper's messages
-    # and find the longest prefix all papers of the day share.
+    # and find the longest prefix the papers of one category share (they get the same
+    # style examples, so the same system message).
     document = load(sorted(folder.glob("*.md"))[0])
-    examples = pick_examples(document, document_language(document), 2)
+    language = document_language(document)
+    pool = pick_examples(document, language, 2)
     prompts = load_prompts()
+    failed = [p for p in document.papers if p.failed_fields]
+    category = max({p.category for p in failed}, key=lambda c: sum(p.category == c for p in failed))
     texts = [
         json.dumps(
             build_messages(
-                PaperRequest(p.id, p.title, p.abstract, p.failed_fields, document_language(document), examples),
+                PaperRequest(p.id, p.title, p.abstract, p.failed_fields, language, examples_for(pool, p.category, 2)),
                 prompts,
                 2,
             ),
             ensure_ascii=False,
         )
-        for p in document.papers
-        if p.failed_fields
+        for p in failed
+        if p.category == category
     ]
     prefix = os.path.commonprefix(texts)
     share = len(prefix) / (sum(map(len, texts)) / len(texts))

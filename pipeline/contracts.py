@@ -15,11 +15,12 @@ from .errors import Aborted
 
 @dataclass(frozen=True)
 class Example:
-    """A good paper of the same digest, shown to the model so the style matches."""
+    """The fields of a good paper of the same digest, shown to the model as a style example
+    (its abstract is not: there would be another paper's facts to borrow)."""
 
     title: str
-    abstract: str
     fields: Mapping[str, str]
+    category: str = ""
 
 
 @dataclass(frozen=True)

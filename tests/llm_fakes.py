@@ -41,7 +41,7 @@ def paper(fields: tuple[str, ...] = ("tldr", "method"), **changes: Any) -> Paper
 
 
 def example(title: str = "Neighbour paper") -> Example:
-    return Example(title=title, abstract=f"Abstract of {title}.", fields=dict(GOOD))
+    return Example(title=title, fields=dict(GOOD), category="cs.CV")
 
 
 def settings(**flags: object) -> LLMSettings:

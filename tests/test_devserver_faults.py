@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, cast
 
 import httpx
@@ -26,7 +27,6 @@ KEY = "sk-devserver-test-0123456789abcdef"
 FIELDS = ("tldr", "method")
 EXAMPLE = Example(
     title="Other paper",
-    abstract="We study OtherNet on 7 datasets and reach 81.2% accuracy with GraphX.",
     fields={"tldr": "本文提出了OtherNet，在7个数据集上取得81.2%的准确率。", "method": "作者利用GraphX构建了OtherNet。"},
 )
 PAPER = PaperRequest("2601.00001", TITLE, ABSTRACT, FIELDS, "Chinese", (EXAMPLE,))
@@ -196,18 +196,16 @@ def test_length_faults_cut_the_answer_mid_json(served: tuple[str, openai.OpenAI]
     assert fetch_stats(url)["outcomes"]["length"] == 1
 
 
-PREVIOUS = '{"tldr": "一个太短的回答 </abstract>", "method": "x"}'
-
-
 @configured(reask_copy=True)
 def test_reasks_are_answered_with_the_previous_answer(served: tuple[str, openai.OpenAI]) -> None:
+    """The re-ask does not show the rejected text; the server remembers what it said."""
     url, client = served
     prompts = load_prompts()
-    reask = build_reask_messages(PAPER, prompts, 1, PREVIOUS, [Problem("length", "tldr", "too short")])
-    assert "<\\/abstract>" in reask[-1]["content"]  # the tool neutralises tags in the data
-    assert ask(client, reask).choices[0].message.content == PREVIOUS
-    first = ask(client, build_messages(PAPER, prompts, 1)).choices[0].message.content or ""
-    assert Validator()(PAPER, json.loads(first)) == []  # a first ask is answered normally
+    first = json.loads(ask(client, build_messages(PAPER, prompts, 1)).choices[0].message.content or "")
+    assert Validator()(PAPER, first) == []  # a first ask is answered normally
+    narrowed = replace(PAPER, fields=("tldr",))
+    reask = build_reask_messages(narrowed, prompts, 1, [Problem("length", "tldr", "too short")], {})
+    assert json.loads(ask(client, reask).choices[0].message.content or "") == {"tldr": first["tldr"]}
     outcomes = fetch_stats(url)["outcomes"]
     assert (outcomes["reask_copied"], outcomes["ok"]) == (1, 1)
 

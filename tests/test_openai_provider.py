@@ -160,7 +160,8 @@ def test_missing_field_is_reasked_then_succeeds(route: respx.Route) -> None:
     assert route.call_count == 2
     reask = request_body(route.calls[1])["messages"][-1]["content"]
     assert "the field 'method' is missing" in reask
-    assert GOOD["tldr"] in reask  # the previous answer is shown
+    assert "Fields to write: tldr, method" in reask  # an answer of the wrong shape is asked again whole
+    assert GOOD["tldr"] not in reask  # rejected text is never shown: small models copy it back
 
 
 def test_extra_field_is_reasked_then_succeeds(route: respx.Route) -> None:
@@ -252,13 +253,33 @@ def test_json_object_mode_prompt_contains_json(route: respx.Route) -> None:
 # --- validation, re-asks, accounting ----------------------------------------------------
 
 
-def test_validator_problems_are_reasked(route: respx.Route) -> None:
-    route.mock(side_effect=[completion(answer=TWO), completion(answer=TWO)])
+def test_validator_problems_reask_only_the_fields_that_have_them(route: respx.Route) -> None:
+    fixed = {"tldr": "提出HSS压缩方法，在LLaMA-7B上取得1.64的困惑度。"}
+    route.mock(side_effect=[completion(answer=TWO), completion(answer=fixed)])
     validate = RejectFirst()
     [result] = generate(validate=validate)
     assert isinstance(result, Generation) and result.reasks == 1
-    assert len(validate.seen) == 2 and validate.seen[0] == TWO
-    assert "1.65 does not occur" in request_body(route.calls[1])["messages"][-1]["content"]
+    assert result.fields == {**TWO, **fixed}  # the accepted method is kept
+    assert validate.seen == [TWO, {**TWO, **fixed}]  # the whole answer is checked again
+    second = request_body(route.calls[1])
+    reask = second["messages"][-1]["content"]
+    assert "- tldr: 1.65 does not occur" in reask and "Fields to write: tldr" in reask.splitlines()
+    assert f"- method: {TWO['method']}" in reask  # accepted: shown so that it is not repeated
+    assert TWO["tldr"] not in reask  # the rejected text is not shown
+    assert list(second["response_format"]["json_schema"]["schema"]["properties"]) == ["tldr"]
+
+
+def test_a_reask_answer_that_copies_the_rejected_text_ends_the_paper_at_once(route: respx.Route) -> None:
+    """A small model asked again often sends the same answer: no use asking a third time."""
+    route.mock(side_effect=[completion(answer=TWO), completion(answer={"tldr": TWO["tldr"]})])
+
+    def always(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+        return [Problem("numbers", "tldr", "1.65 does not occur in the abstract")]
+
+    [failed] = generate(validate=always, flags={"max_reasks": 4})
+    assert isinstance(failed, GenerationFailed)
+    assert route.call_count == 2 and failed.reasks == 1
+    assert failed.reasons == ["numbers", "copied_back"] and "repeats the rejected text (similarity 1.00)" in str(failed)
 
 
 def test_reasks_are_bounded_and_the_failure_carries_the_last_output(route: respx.Route) -> None:
@@ -307,7 +328,7 @@ def test_generation_accounting(route: respx.Route) -> None:
     asyncio.run(client.aclose())
     assert result.provider == "openai"
     assert result.model == "test-model-2026"
-    assert result.prompt_version == provider.prompt_version == "summary-v1"
+    assert result.prompt_version == provider.prompt_version == "summary-v2"
     assert result.mode == "json_schema"
     assert (result.attempts, result.reasks, result.latency_s) == (2, 0, 2.5)
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (100, 20)

@@ -12,7 +12,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..detect.language import normalize_language
@@ -22,9 +22,10 @@ _TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
 _ABSTRACT = re.compile(r"<abstract>(.*?)</abstract>", re.DOTALL)
 _LANGUAGE = re.compile(r"^\s*Target language:\s*(.+?)\s*$", re.MULTILINE)
 _FIELD_LIST = re.compile(r"^\s*Fields to write:\s*(.+?)\s*$", re.MULTILINE)
-_PREVIOUS = re.compile(r"<previous_answer>(.*?)</previous_answer>", re.DOTALL)
+_STYLE_EXAMPLE = re.compile(r"<style_example>\s*(.*?)\s*</style_example>", re.DOTALL)
+_REASK_OPENING = "Your previous answer for this paper could not be used"
 # What prompt.py does to our delimiter tags inside data ("</abstract>" -> "<\/abstract>").
-_NEUTRALISED_TAG = re.compile(r"<\\(/?\s*(?:title|abstract|previous_answer)\s*)>", re.IGNORECASE)
+_NEUTRALISED_TAG = re.compile(r"<\\(/?\s*(?:title|abstract|style_example)\s*)>", re.IGNORECASE)
 
 # Acronyms and CamelCase names ("BERT", "LoRA", "ImageNet", "GPT-4"); a lone capitalised
 # word ("We", "The") is ordinary prose, not a name.
@@ -89,45 +90,31 @@ def parse_task(body: Mapping[str, Any]) -> ChatTask:
     )
 
 
-def previous_answer(body: Mapping[str, Any]) -> str | None:
-    """The answer a re-ask quotes back, as the client sent it; None when this is no re-ask.
-
-    A re-ask (``prompts/reask.txt``) is a last user message holding the previous answer
-    between ``<previous_answer>`` tags, with our delimiter tags inside it neutralised.
-    """
+def is_reask(body: Mapping[str, Any]) -> bool:
+    """A re-ask (``prompts/reask.txt``): its last user message opens with the problems of
+    the previous answer for the same paper."""
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-    found = _PREVIOUS.search(_message_text(users[-1])) if users else None
-    if found is None:
-        return None
-    return _NEUTRALISED_TAG.sub(lambda match: "<" + match.group(1) + ">", found.group(1))
+    return bool(users) and _message_text(users[-1]).startswith(_REASK_OPENING)
 
 
 def leaked_answer(body: Mapping[str, Any], task: ChatTask) -> dict[str, Any] | None:
-    """The requested fields of the prompt's first example paper; None without examples.
+    """The requested fields of the prompt's first style example; None without examples.
 
-    Examples are user messages with a paper followed by the assistant's answer, ahead of
-    the target's message. Their own answer is used where it has the field, text written
-    from the example's abstract elsewhere: either way, it describes the wrong paper.
+    The examples are the fields of other papers, fenced in ``<style_example>`` blocks of
+    the system message: copied into the answer, they describe the wrong paper.
     """
-    messages = list(body.get("messages", []))
-    papers = [i for i, m in enumerate(messages) if m.get("role") == "user" and _ABSTRACT.search(_message_text(m))]
-    for at in papers[:-1]:
-        if at + 1 < len(messages) and messages[at + 1].get("role") == "assistant":
-            text = _message_text(messages[at])
-            title, abstract = _TITLE.search(text), _ABSTRACT.search(text)
-            example = replace(
-                task,
-                title=title.group(1).strip() if title else "",
-                abstract=abstract.group(1).strip() if abstract else "",
-            )
-            written = build_answer(example)
-            try:
-                given = json.loads(_message_text(messages[at + 1]))
-            except ValueError:
-                given = {}
-            fields = given if isinstance(given, dict) else {}
-            return {name: fields.get(name, written[name]) for name in task.fields}
-    return None
+    system = " ".join(_message_text(m) for m in body.get("messages", []) if m.get("role") == "system")
+    found = _STYLE_EXAMPLE.search(system)
+    if found is None:
+        return None
+    try:
+        fields = json.loads(_NEUTRALISED_TAG.sub(lambda match: "<" + match.group(1) + ">", found.group(1)))
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    written = build_answer(task)
+    return {name: fields.get(name, written[name]) for name in task.fields}
 
 
 def _unique(items: Sequence[str], limit: int) -> list[str]:

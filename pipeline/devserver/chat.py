@@ -10,6 +10,7 @@ connection has (latency, 429s, timeouts, 500s) stays in ``server.py``.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from .answers import (
     PrefixIndex,
     build_answer,
     estimate_tokens,
+    is_reask,
     leaked_answer,
     parse_task,
-    previous_answer,
     prompt_text,
 )
 from .config import DevServerConfig
@@ -50,6 +51,8 @@ class ChatCompletions:
         self._config = config
         self._prefixes = PrefixIndex()
         self._ids = itertools.count(1)
+        # --reask-copy: the last answer given for each paper (by title), to give it again.
+        self._last_answers: dict[str, dict[str, Any]] = {}
 
     def check_model(self, model: object) -> Refusal | None:
         """OpenAI's 404 when ``--models`` is set and does not name this one."""
@@ -97,21 +100,29 @@ class ChatCompletions:
         is the normal one. An answer longer than the context has room for is cut.
         """
         outcome = drawn
-        copied = previous_answer(request.body) if self._config.reask_copy else None
+        copied = self._copy(request) if self._config.reask_copy and is_reask(request.body) else None
         if copied is not None:
-            outcome, text = "reask_copied", copied
+            outcome, text = "reask_copied", json.dumps(copied, ensure_ascii=False)
         else:
             answer = leaked_answer(request.body, request.task) if drawn == "leaked" else None
             if answer is None:
                 outcome = "ok" if drawn == "leaked" else drawn
                 answer = build_answer(request.task)
             text = faults.render(answer, outcome, ordinal)
+            self._last_answers[request.task.title] = answer
         finish = "length" if outcome == "length" else "stop"
         if self._config.context_length:
             room = max(self._config.context_length - request.prompt_tokens, 0)
             if estimate_tokens(text) > room:
                 outcome, text, finish = "context_truncated", faults.truncate_tokens(text, room), "length"
         return outcome, self._completion(request, text, finish)
+
+    def _copy(self, request: ChatRequest) -> dict[str, Any] | None:
+        """The previous answer for this paper, its fields asked again given again verbatim
+        (what small models do when shown a re-ask); None when it has none of them."""
+        previous = self._last_answers.get(request.task.title) or {}
+        copied = {name: previous[name] for name in request.task.fields if name in previous}
+        return copied or None
 
     def _completion(self, request: ChatRequest, content: str, finish_reason: str) -> dict[str, Any]:
         cached = estimate_tokens(request.prompt[: self._prefixes.add(request.prompt)])

@@ -261,5 +261,5 @@ def request_to_json(request: PaperRequest) -> str:
 def request_from_json(text: str) -> PaperRequest:
     data = json.loads(text)
     data.pop("prior", None)
-    examples = tuple(Example(e["title"], e["abstract"], e["fields"]) for e in data.pop("examples"))
+    examples = tuple(Example(**e) for e in data.pop("examples"))
     return PaperRequest(**{**data, "fields": tuple(data["fields"])}, examples=examples)

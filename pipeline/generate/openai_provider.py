@@ -7,14 +7,17 @@ problems, a refusal is final. Every outcome carries the accounting reports need.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from difflib import SequenceMatcher
 from types import MappingProxyType
 from typing import Any
 
 from ..contracts import Generation, PaperRequest, Prior, Problem, Usage, Validate
+from ..digest.fields import FIELDS
 from ..errors import FatalLLMError, GenerationFailed, LLMError
 from .client import CallTally, Clock, Completion, LLMClient, ResponseMode, read_completion, usage_of
 from .decode import DecodeError, decode_object
@@ -27,6 +30,9 @@ logger = logging.getLogger("pipeline.llm")
 
 # A truncated answer is asked once more with this many times the token budget.
 LENGTH_RETRY_FACTOR = 2
+# A re-ask's answer this close (difflib ratio) to the text it was to fix copied it back:
+# asking again would get the same, so the paper ends at once.
+COPY_BACK_SIMILARITY = 0.95
 # An answer cut (finish_reason "length") before this share of max_tokens was cut by the
 # model's context, not by max_tokens: asking with a larger max_tokens cannot help.
 CONTEXT_FULL_SHARE = 0.9
@@ -85,22 +91,17 @@ class OpenAIProvider:
         """The response mode the next request (or batch line) uses."""
         return self._client.mode.value
 
-    def _judged(self, request: PaperRequest, number: int, content: str, problems: list[Problem]) -> None:
-        if self._on_answer is not None:
-            self._on_answer(Answer(request, number, content, tuple(problems)))
-
-    def _first_messages(self, request: PaperRequest) -> list[Message]:
-        """The paper's prompt, or a re-ask of the answer it comes with (``request.prior``)."""
+    def _messages(self, ask: _Ask) -> list[Message]:
         examples = self._settings.examples
-        if request.prior is None:
-            return build_messages(request, self._prompts, examples)
-        prior = request.prior
-        return build_reask_messages(request, self._prompts, examples, prior.answer, prior.problems)
+        if not ask.problems:
+            return build_messages(ask.request, self._prompts, examples)
+        return build_reask_messages(ask.request, self._prompts, examples, ask.problems, ask.accepted)
 
     def batch_body(self, request: PaperRequest) -> dict[str, Any]:
         """The body a live request for ``request`` would send, for a batch line."""
-        schema = restricted_schema(request.fields)
-        return self._client.body(self._first_messages(request), schema, self._settings.max_tokens, self._client.mode)
+        ask = _Ask.first(request)
+        schema = restricted_schema(ask.request.fields)
+        return self._client.body(self._messages(ask), schema, self._settings.max_tokens, self._client.mode)
 
     def batch_answer(
         self, request: PaperRequest, response: dict[str, Any], mode: str, validate: Validate
@@ -114,9 +115,9 @@ class OpenAIProvider:
         final = _final_reason(completion)
         if final is not None:
             return Prior(completion.content, (Problem(final[0], None, final[1]),))
-        fields, problems = _check(request, completion, validate)
+        fields, problems = _check(request, _Ask.first(request), completion, validate)
         if problems:
-            return Prior(completion.content, tuple(problems))
+            return Prior(json.dumps(fields, ensure_ascii=False) if fields else completion.content, tuple(problems))
         return Generation(
             fields=fields,
             provider=self.name,
@@ -131,26 +132,29 @@ class OpenAIProvider:
 
     def estimate(self, request: PaperRequest) -> Usage:
         """The first request's tokens: its prompt as built, an answer of typical length."""
-        prompt = sum(estimate_tokens(message["content"]) for message in self._first_messages(request))
-        return Usage(prompt_tokens=prompt, completion_tokens=estimate_completion(len(request.fields)))
+        ask = _Ask.first(request)
+        prompt = sum(estimate_tokens(message["content"]) for message in self._messages(ask))
+        return Usage(prompt_tokens=prompt, completion_tokens=estimate_completion(len(ask.request.fields)))
 
     async def generate(self, request: PaperRequest, validate: Validate) -> Generation:
         """Validated fields for ``request.fields``, or ``GenerationFailed``.
 
+        A re-ask asks only for the fields that had problems, with the accepted ones shown
+        as context; an answer that repeats the rejected text ends the paper at once.
         ``FatalLLMError`` (bad key, no permission) propagates: it must stop the whole run.
         """
         paper = _Paper(
             request, CallTally(request.id), clock=self._clock, started=self._clock(), mode=self._client.mode.value
         )
         paper.reasks = int(request.prior is not None)  # a batch's answer was the first attempt
-        schema = restricted_schema(request.fields)
-        examples = self._settings.examples
-        messages = self._first_messages(request)
+        ask = _Ask.first(request)
         answers = 0
         max_tokens = self._settings.max_tokens
         while True:
             try:
-                completion = await self._client.complete(messages, schema, max_tokens=max_tokens, tally=paper.tally)
+                completion = await self._client.complete(
+                    self._messages(ask), restricted_schema(ask.request.fields), max_tokens=max_tokens, tally=paper.tally
+                )
             except FatalLLMError:
                 raise
             except LLMError as exc:
@@ -178,7 +182,7 @@ class OpenAIProvider:
                 self._judged(request, answers, completion.content, [Problem(final[0], None, final[1])])
                 raise paper.failed([final[0]], final[1], completion.content, answered=True)
 
-            fields, problems = _check(request, completion, validate)
+            fields, problems = _check(request, ask, completion, validate)
             self._judged(request, answers, completion.content, problems)
             if not problems:
                 return Generation(
@@ -193,16 +197,68 @@ class OpenAIProvider:
                     usage=paper.tally.usage,
                     checked=True,
                 )
+            reasons = sorted({problem.code for problem in problems})
+            summary = "; ".join(f"{p.field or '-'}: {p.message}" for p in problems)
+            copied = ask.copied(fields)
+            if copied is not None:
+                detail = f"the re-ask's answer repeats the rejected text (similarity {copied:.2f}): {summary}"
+                raise paper.failed([*reasons, "copied_back"], detail, completion.content, answered=True)
             if paper.reasks >= self._settings.max_reasks:
-                reasons = sorted({problem.code for problem in problems})
-                summary = "; ".join(f"{p.field or '-'}: {p.message}" for p in problems)
                 raise paper.failed(reasons, summary, completion.content, answered=True)
             paper.reasks += 1
+            ask = ask.next(request, fields, problems)
             logger.info(
-                "paper=%s re-ask %d/%d: %s", request.id, paper.reasks, self._settings.max_reasks,
-                ", ".join(problem.code for problem in problems),
+                "paper=%s re-ask %d/%d of %s: %s", request.id, paper.reasks, self._settings.max_reasks,
+                ", ".join(ask.request.fields), ", ".join(reasons),
             )  # fmt: skip
-            messages = build_reask_messages(request, self._prompts, examples, completion.content, problems)
+
+    def _judged(self, request: PaperRequest, number: int, content: str, problems: list[Problem]) -> None:
+        if self._on_answer is not None:
+            self._on_answer(Answer(request, number, content, tuple(problems)))
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What the next request asks for: the paper with its fields narrowed to those to write,
+    the fields already accepted, the rejected text of the ones asked again (to spot a
+    copy), and the problems that made them rejected (none for the first request)."""
+
+    request: PaperRequest
+    accepted: Mapping[str, str] = field(default_factory=dict)
+    rejected: Mapping[str, str] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    @classmethod
+    def first(cls, request: PaperRequest) -> _Ask:
+        """The whole paper; or, when it comes with a batch's rejected answer, a re-ask of it."""
+        if request.prior is None:
+            return cls(request)
+        try:
+            answer = decode_object(request.prior.answer)
+        except DecodeError:
+            answer = {}
+        given = {k: v for k, v in answer.items() if k in request.fields and isinstance(v, str)}
+        return cls(replace(request, prior=None)).next(request, given, list(request.prior.problems))
+
+    def next(self, request: PaperRequest, answer: Mapping[str, str], problems: list[Problem]) -> _Ask:
+        """Ask again for the fields with problems; a problem of the whole answer (no JSON,
+        a field missing) asks again for everything this request asked."""
+        asked = set(self.request.fields)
+        named = {p.field for p in problems if p.code != "extra_field"}
+        redo = asked if not answer or None in named or not named <= set(request.fields) else named
+        accepted = {**self.accepted, **{k: v for k, v in answer.items() if k not in redo}}
+        narrowed = replace(request, fields=tuple(name for name in FIELDS if name in redo), prior=None)
+        rejected = {k: v for k, v in answer.items() if k in redo}
+        return _Ask(narrowed, accepted, rejected, tuple(problems))
+
+    def copied(self, answer: Mapping[str, str]) -> float | None:
+        """How close the answer's rewritten fields are to their rejected text, when every one
+        of them is a near copy (``COPY_BACK_SIMILARITY``); else None."""
+        if not self.rejected:
+            return None
+        scores = [SequenceMatcher(None, old, answer.get(name, "")).ratio() for name, old in self.rejected.items()]
+        lowest = min(scores)
+        return lowest if lowest >= COPY_BACK_SIMILARITY else None
 
 
 @dataclass
@@ -244,16 +300,20 @@ def _final_reason(completion: Completion) -> tuple[str, str] | None:
     return None
 
 
-def _check(request: PaperRequest, completion: Completion, validate: Validate) -> tuple[dict[str, str], list[Problem]]:
-    """Decode, check against the schema, then run the injected validator."""
+def _check(
+    request: PaperRequest, ask: _Ask, completion: Completion, validate: Validate
+) -> tuple[dict[str, str], list[Problem]]:
+    """Decode, check against the schema of the fields asked, then run the injected
+    validator on the whole paper: the fields asked for with those accepted before."""
     try:
         answer = decode_object(completion.content)
     except DecodeError as exc:
         return {}, [Problem("invalid_json", None, f"{exc}; answer with one JSON object")]
     # Surrounding whitespace is never wanted; strip before the length bounds are checked.
     answer = {key: value.strip() if isinstance(value, str) else value for key, value in answer.items()}
-    problems = schema_problems(answer, request.fields)
+    problems = schema_problems(answer, ask.request.fields)
     if problems:
         return {}, problems
-    fields = parse_summary(answer).present()
+    written = {**ask.accepted, **parse_summary(answer).present()}
+    fields = {name: written[name] for name in FIELDS if name in written}
     return fields, list(validate(request, MappingProxyType(fields)))

@@ -1,20 +1,26 @@
 """Build the chat messages for one paper from the templates in ``prompts/``.
 
-Message order serves the provider's prompt-prefix cache: the system prompt and the
-example papers come first and repeat across a day's papers; the paper itself comes last.
-The final user message always ends with ``<title>`` and ``<abstract>`` blocks and holds
-the ``Target language:`` and ``Fields to write:`` lines (test servers parse them).
+Two messages. The system message holds the instructions and, fenced as style examples, the
+fields of a few good papers of the same digest: the same for every paper that gets the
+same examples, so a provider's prompt-prefix cache serves it. The user message holds the
+paper and always ends with ``<title>`` and ``<abstract>`` blocks after the
+``Target language:`` and ``Fields to write:`` lines (test servers parse them).
+
+The examples are not worked turns of a conversation: a small model shown another paper's
+abstract and answer as its own earlier turn copies that answer (a real one wrote an
+example's result and conclusion into 4 papers of 12). Shown apart, without their
+abstracts, and marked as other papers, they set the style and carry no facts to borrow.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 
-from ..contracts import Example, PaperRequest, Problem
+from ..contracts import PaperRequest, Problem
 from ..detect.language import normalize_language
 from ..digest.fields import FIELDS
 from . import resources
@@ -24,7 +30,7 @@ _VERSION_LINE = re.compile(r"\A#\s*version:\s*(\S+)[ \t]*\r?\n")
 
 # Our delimiter tags inside data would end a block early: "</abstract>" in an abstract
 # becomes "<\/abstract>". Nothing else in the data is escaped.
-_DELIMITER_TAG = re.compile(r"<(/?\s*(?:title|abstract|previous_answer)\s*)>", re.IGNORECASE)
+_DELIMITER_TAG = re.compile(r"<(/?\s*(?:title|abstract|style_example)\s*)>", re.IGNORECASE)
 
 Message = dict[str, str]
 
@@ -43,13 +49,14 @@ class PromptTemplate:
 @dataclass(frozen=True)
 class Prompts:
     system: PromptTemplate
+    examples: PromptTemplate
     user: PromptTemplate
     reask: PromptTemplate
 
     @property
     def version(self) -> str:
-        """One id when the three templates agree, else each template's id."""
-        parts = (self.system, self.user, self.reask)
+        """One id when the templates agree, else each template's id."""
+        parts = (self.system, self.examples, self.user, self.reask)
         versions = {part.version for part in parts}
         if len(versions) == 1:
             return versions.pop()
@@ -66,54 +73,61 @@ def load_template(name: str) -> PromptTemplate:
 
 
 def load_prompts() -> Prompts:
-    return Prompts(load_template("system"), load_template("user"), load_template("reask"))
+    return Prompts(*(load_template(name) for name in ("system", "examples", "user", "reask")))
 
 
 def build_messages(request: PaperRequest, prompts: Prompts, max_examples: int) -> list[Message]:
-    """System prompt, up to ``max_examples`` worked examples, then the paper."""
-    return [*_prefix(request, prompts, max_examples), _user(request, prompts, request)]
+    """The instructions with up to ``max_examples`` style examples, then the paper."""
+    return [_system(request, prompts, max_examples), _user(request, prompts)]
 
 
 def build_reask_messages(
     request: PaperRequest,
     prompts: Prompts,
     max_examples: int,
-    previous: str,
     problems: Sequence[Problem],
+    accepted: Mapping[str, str],
 ) -> list[Message]:
-    """The same prefix, then the problems and previous answer ahead of the paper again.
+    """The same system message, then the problems, the fields already accepted, and the
+    paper with ``request.fields`` narrowed to the fields to write again.
 
-    The re-ask replaces the last user message instead of extending the conversation, so
-    the abstract is sent once and the cached prefix still matches.
+    The rejected text is not shown: a model shown its previous answer copies it back (4
+    of 15 re-asks of a small model were byte-identical to the answer they were to fix).
+    The accepted fields are shown, so that a rewritten field does not repeat them.
     """
     listed = "\n".join(
         f"- {problem.field}: {problem.message}" if problem.field else f"- {problem.message}" for problem in problems
     )
-    reask = prompts.reask.render(problems=listed, previous=_neutralise(previous.strip()))
-    last = _user(request, prompts, request)
-    return [
-        *_prefix(request, prompts, max_examples),
-        {**last, "content": reask + "\n" + last["content"]},
+    kept = "".join(f"- {name}: {_neutralise(accepted[name])}\n" for name in _ordered(list(accepted)))
+    reask = prompts.reask.render(
+        problems=listed,
+        accepted=f"\nThese fields were accepted; keep their content out of what you write:\n{kept}" if kept else "",
+        fields=", ".join(_ordered(request.fields)),
+    )
+    last = _user(request, prompts)
+    return [_system(request, prompts, max_examples), {**last, "content": reask + "\n" + last["content"]}]
+
+
+def _system(request: PaperRequest, prompts: Prompts, max_examples: int) -> Message:
+    """Instructions, then the style examples fenced apart: every requested field of them
+    (all five, whatever this paper needs, so papers with the same examples share it)."""
+    blocks = [
+        "<style_example>\n" + _neutralise(json.dumps(dict(example.fields), ensure_ascii=False)) + "\n</style_example>"
+        for example in request.examples[: max(max_examples, 0)]
+        if example.fields
     ]
+    content = prompts.system.render()
+    if blocks:
+        content += "\n" + prompts.examples.render(examples="\n".join(blocks))
+    return {"role": "system", "content": content.rstrip("\n")}
 
 
-def _prefix(request: PaperRequest, prompts: Prompts, max_examples: int) -> list[Message]:
-    messages: list[Message] = [{"role": "system", "content": prompts.system.render()}]
-    for example in request.examples[: max(max_examples, 0)]:
-        answer = {name: example.fields[name] for name in _ordered(request.fields) if name in example.fields}
-        if not answer:
-            continue  # an example without the requested fields teaches nothing
-        messages.append(_user(request, prompts, example))
-        messages.append({"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)})
-    return messages
-
-
-def _user(request: PaperRequest, prompts: Prompts, paper: PaperRequest | Example) -> Message:
+def _user(request: PaperRequest, prompts: Prompts) -> Message:
     content = prompts.user.render(
         language=normalize_language(request.language),
         fields=", ".join(_ordered(request.fields)),
-        title=_neutralise(" ".join(paper.title.split())),
-        abstract=_neutralise(paper.abstract.strip()),
+        title=_neutralise(" ".join(request.title.split())),
+        abstract=_neutralise(request.abstract.strip()),
     )
     return {"role": "user", "content": content.rstrip("\n")}
 

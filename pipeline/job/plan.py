@@ -39,20 +39,31 @@ def group_days(candidates: Iterable[Candidate | InputError]) -> Iterator[list[Ca
         yield from ([candidate] for candidate in group) if len(languages) > 1 else [group]
 
 
+# Good papers a day offers as style examples; each paper gets ``k`` of them (see examples_for).
+EXAMPLE_POOL = 12
+
+
 def pick_examples(
     document: Document, language: str, k: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> tuple[Example, ...]:
-    """The first ``k`` wholly good papers written in ``language``: the same for every paper
-    of the day, so the prompt's prefix (instructions + examples) is cacheable."""
+    """The day's style examples: its first wholly good papers written in ``language``,
+    enough of them (``EXAMPLE_POOL``) to find ``k`` outside any one category."""
     examples: list[Example] = []
     for paper in document.papers:
-        if len(examples) >= k:
+        if len(examples) >= max(k, EXAMPLE_POOL) or k <= 0:
             break
         values = paper.fields
         if paper.failed() or not all(detect_language(values[n] or "", thresholds) in (language, None) for n in FIELDS):
             continue
-        examples.append(Example(paper.title, paper.abstract, {n: values[n] or "" for n in FIELDS}))
+        examples.append(Example(paper.title, {n: values[n] or "" for n in FIELDS}, paper.category))
     return tuple(examples)
+
+
+def examples_for(pool: tuple[Example, ...], category: str, k: int) -> tuple[Example, ...]:
+    """``k`` examples from other categories than the paper's, never its neighbours: a model
+    mistakes a neighbour's facts for the paper's own. The same ones for every paper of a
+    category, so their prompts share the system message (a provider's prefix cache)."""
+    return tuple(example for example in pool if example.category != category)[:k]
 
 
 @dataclass
@@ -125,7 +136,7 @@ class Planner:
         ordered = sorted(documents, key=lambda item: item[1].format != "jsonl")
         first = ordered[0][1]
         language = digest_language(first, self.language)
-        examples = pick_examples(first, language, self.examples, self.thresholds)
+        pool = pick_examples(first, language, self.examples, self.thresholds)
         by_id: dict[str, Task] = {}
         for _, document, file_result in ordered:
             for paper in document.papers:
@@ -134,6 +145,7 @@ class Planner:
                     continue
                 task = by_id.get(paper.id)
                 if task is None:
+                    examples = examples_for(pool, paper.category, self.examples)
                     request = PaperRequest(paper.id, paper.title, paper.abstract, wanted, language, examples)
                     task = by_id[paper.id] = Task(
                         request, PaperResult(paper.id, paper.index, paper.title, wanted), [], day
@@ -144,7 +156,7 @@ class Planner:
                 task.targets.append(Target(document, paper, wanted))
                 file_result.results.append((paper.index, task.result))
         if self.restore_dropped:
-            self._plan_restores(day, by_id, language, examples)
+            self._plan_restores(day, by_id, language, pool)
         day.remaining = len(day.tasks)
         return day
 
@@ -162,7 +174,7 @@ class Planner:
             if name in failed or detect_language(paper.fields[name] or "", self.thresholds) not in (language, None)
         )
 
-    def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str, examples: tuple[Example, ...]) -> None:
+    def _plan_restores(self, day: Day, by_id: dict[str, Task], language: str, pool: tuple[Example, ...]) -> None:
         """One task per paper of the crawl that some file of the day lacks: all five fields."""
         try:
             crawl = self.crawls.find(day.documents[0][0].path)
@@ -187,6 +199,7 @@ class Planner:
                 continue
             task = by_id.get(paper.id)
             if task is None:  # the usual case: dropped from every file of the day
+                examples = examples_for(pool, paper.category, self.examples)
                 request = PaperRequest(paper.id, paper.title, paper.abstract, FIELDS, language, examples)
                 task = by_id[paper.id] = Task(
                     request, PaperResult(paper.id, paper.position, paper.title, FIELDS), [], day
