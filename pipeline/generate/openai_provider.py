@@ -118,17 +118,8 @@ class OpenAIProvider:
         fields, problems = _check(request, _Ask.first(request), completion, validate)
         if problems:
             return Prior(json.dumps(fields, ensure_ascii=False) if fields else completion.content, tuple(problems))
-        return Generation(
-            fields=fields,
-            provider=self.name,
-            model=completion.model,
-            prompt_version=self._prompts.version,
-            mode=completion.mode.value,
-            attempts=1,
-            reasks=int(request.prior is not None),
-            usage=usage_of(response),
-            checked=True,
-        )
+        return self._accepted(fields, completion, attempts=1, reasks=int(request.prior is not None),
+                              latency_s=0.0, usage=usage_of(response))  # fmt: skip
 
     def estimate(self, request: PaperRequest) -> Usage:
         """The first request's tokens: its prompt as built, an answer of typical length."""
@@ -185,18 +176,8 @@ class OpenAIProvider:
             fields, problems = _check(request, ask, completion, validate)
             self._judged(request, answers, completion.content, problems)
             if not problems:
-                return Generation(
-                    fields=fields,
-                    provider=self.name,
-                    model=completion.model,
-                    prompt_version=self._prompts.version,
-                    mode=completion.mode.value,
-                    attempts=paper.tally.calls,
-                    reasks=paper.reasks,
-                    latency_s=self._clock() - paper.started,
-                    usage=paper.tally.usage,
-                    checked=True,
-                )
+                return self._accepted(fields, completion, attempts=paper.tally.calls, reasks=paper.reasks,
+                                      latency_s=self._clock() - paper.started, usage=paper.tally.usage)  # fmt: skip
             reasons = sorted({problem.code for problem in problems})
             summary = "; ".join(f"{p.field or '-'}: {p.message}" for p in problems)
             copied = ask.copied(fields)
@@ -211,6 +192,24 @@ class OpenAIProvider:
                 "paper=%s re-ask %d/%d of %s: %s", request.id, paper.reasks, self._settings.max_reasks,
                 ", ".join(ask.request.fields), ", ".join(reasons),
             )  # fmt: skip
+
+    def _accepted(
+        self, fields: dict[str, str], completion: Completion, *, attempts: int, reasks: int, latency_s: float,
+        usage: Usage,
+    ) -> Generation:  # fmt: skip
+        """The generation of fields the validator found nothing wrong with (``checked``)."""
+        return Generation(
+            fields=fields,
+            provider=self.name,
+            model=completion.model,
+            prompt_version=self._prompts.version,
+            mode=completion.mode.value,
+            attempts=attempts,
+            reasks=reasks,
+            latency_s=latency_s,
+            usage=usage,
+            checked=True,
+        )
 
     def _judged(self, request: PaperRequest, number: int, content: str, problems: list[Problem]) -> None:
         if self._on_answer is not None:
