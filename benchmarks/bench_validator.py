@@ -7,7 +7,8 @@ check. Rejection: share of each mutation kind (``tests/mutations.py``) caught wi
 expected code, and by any code. Cost: milliseconds per paper, cold (first validation of a
 paper: the abstract's numbers and names are read) and warm (a re-ask of the same paper).
 Targets: >= 97% acceptance for numbers and terms, >= 98% rejection per deterministic
-kind, >= 90% for swaps, < 1 ms per paper. Writes nothing.
+kind, >= 90% for swaps, <= 1.5 ms of CPU per paper cold. Writes nothing. The real-data
+calibration (44,000 papers) is ``bench_calibration.py``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from mutations import Case, good_cases, mutations  # noqa: E402
 
+from pipeline.validate import latex  # noqa: E402
 from pipeline.validate.validator import CODES, Validator  # noqa: E402
 
 
@@ -55,18 +58,28 @@ def rejection(validator: Validator, goods: list[Case]) -> None:
 
 
 def cost(goods: list[Case], rounds: int) -> None:
-    def run(validator: Validator) -> float:
-        start = time.perf_counter()
+    def run(validator: Validator, clock: Callable[[], float]) -> float:
+        start = clock()
         for case in goods:
             validator.check(case.title, case.abstract, case.language, case.fields)
-        return (time.perf_counter() - start) / len(goods) * 1000
+        return (clock() - start) / len(goods) * 1000
 
-    # A new validator has read no abstract yet; the same one again answers from its cache.
-    cold = min(run(Validator()) for _ in range(rounds))
+    def cold(clock: Callable[[], float]) -> float:
+        # A new validator has read no abstract yet, and neither has the shared LaTeX reader.
+        latex.normalize.cache_clear()
+        latex.words.cache_clear()
+        return run(Validator(), clock)
+
+    # CPU time is what checking costs; wall time on a shared machine adds the neighbours'.
+    cold_cpu = min(cold(time.process_time) for _ in range(rounds))
+    cold_wall = min(cold(time.perf_counter) for _ in range(rounds))
     warm_validator = Validator()
-    run(warm_validator)
-    warm = min(run(warm_validator) for _ in range(rounds))
-    print(f"\nCost per paper (best of {rounds}): cold {cold:.3f} ms, warm {warm:.3f} ms (target < 1 ms)")
+    run(warm_validator, time.process_time)
+    warm_cpu = min(run(warm_validator, time.process_time) for _ in range(rounds))
+    print(
+        f"\nCost per paper (best of {rounds}): cold {cold_cpu:.3f} ms CPU ({cold_wall:.3f} ms wall), "
+        f"warm {warm_cpu:.3f} ms CPU (targets: cold <= 1.5 ms, a re-ask < 1 ms)"
+    )
 
 
 def main() -> None:

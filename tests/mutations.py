@@ -109,7 +109,6 @@ MARKUP_INJECTIONS: tuple[str, ...] = (
     "<img src=x onerror=alert(1)>",
     "<details><summary>x</summary>",
     "\n\n> 引用",
-    "a\nb",
 )
 # A quantity a model could get wrong: not part of a name (F1, ω0) nor an enumeration "2)".
 _STANDALONE_NUMBER = re.compile(r"(?<![A-Za-z0-9_.\-\u0370-\u03ff(（^])\d+(?:\.\d+)?(?![A-Za-z0-9_.)）、])")

@@ -35,9 +35,18 @@ def test_placeholder_inside_real_text_is_not_a_failure() -> None:
 
 
 def test_user_placeholders_are_added() -> None:
-    doc = doc_with("生成失败")
+    doc = doc_with("摘要稍后补充")
     assert doc.papers[0].failed_fields == ()
-    assert doc.papers[0].failed(PlaceholderMatcher(["生成失败"])) == ("result",)
+    assert doc.papers[0].failed(PlaceholderMatcher(["摘要稍后补充"])) == ("result",)
+
+
+@pytest.mark.parametrize(
+    "value", ["生成失败", "N/A", "暂无相关信息", "该字段生成失败，请参考原文摘要。", "未明确提及具体结果。"]
+)
+def test_failure_stubs_are_failed_fields_that_scan_lists(value: str) -> None:
+    doc = doc_with(value)
+    assert doc.papers[0].failed_fields == ("result",)
+    assert detect(doc).failed[0].fields == ("result",)
 
 
 def test_partial_failure_is_per_field() -> None:

@@ -70,6 +70,9 @@ def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
     assert shipped, "no prompt or schema files in the checkout"
     for rel in shipped:
         assert f"pipeline/{rel}" in names, rel
+    # The validator's data files: measures, two-letter abbreviations, clause endings.
+    for data in sorted((ROOT / "pipeline" / "validate").glob("*.tsv")):
+        assert f"pipeline/validate/{data.name}" in names, data.name
 
 
 def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
@@ -87,6 +90,8 @@ def test_installed_wheel_loads_resources_outside_the_checkout(wheel: Path, tmp_p
         "[r.schema(n) for n in names];"
         "prompts = [p.name for p in resources.files('pipeline.prompts').iterdir() if p.name.endswith('.txt')];"
         "[r.prompt_text(n) for n in prompts];"
+        "import pipeline.validate.measures as m, pipeline.validate.terms as t, pipeline.validate.endings as e;"
+        "assert m.Glossary.load().mentions('准确率') and t.abbreviations()['KL'] and '能力' in e.clause_endings();"
         "print(pipeline.__file__, len(names), len(prompts))"
     )
     # -S: site-packages' .pth files (the editable install's finder) are not read, so only the

@@ -35,9 +35,12 @@ FORBIDDEN = [
     ("> 引用", "block marker or field label at the start"),
     ("Abstract: 伪造", "block marker or field label at the start"),
     ("**TL;DR:** 文本", "block marker or field label at the start"),
-    ("第一行\n第二行", "control character or newline"),
-    ("a \x0crac{1}{2}", "control character or newline"),
-    ("\x08eta", "control character or newline"),
+    ("第一行\n### 第二行", "block marker or field label at the start"),
+    ("第一行\nAbstract: 伪造", "block marker or field label at the start"),
+    ("a \x0crac{1}{2}", "control character"),
+    ("\x08eta", "control character"),
+    ("a\rb", "control character"),
+    ("使用`code`和`a'", "backtick"),
     ("<https://example.com>", "raw HTML"),
 ]
 
@@ -60,6 +63,25 @@ def test_a_commonmark_tag_between_math_is_html() -> None:
 
 def test_mis_decoded_latex_escapes_are_restored() -> None:
     assert sanitize("a \x0crac{1}{2}, \x08eta, \theta, \nabla f") == "a \\frac{1}{2}, \\beta, \\theta, \\nabla f"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1) 采用可学习提示\n2) 引入轻量级模块\n3) 构建数据集",  # a real list, one item per line
+        "第一行\n第二行",
+        "第一行\r\n第二行",
+    ],
+)
+def test_lines_are_not_markup_and_are_joined_when_written(text: str) -> None:
+    assert find_markup(text) == []
+    assert "\n" not in sanitize(text) and "\r" not in sanitize(text)
+
+
+def test_a_latex_quote_is_a_quote_not_code() -> None:
+    text = "提出方法`Random Sampling Knowledge Distillation'，减少存储。"
+    assert find_markup(text) == []
+    assert sanitize(text) == "提出方法‘Random Sampling Knowledge Distillation’，减少存储。"
 
 
 def test_newlines_become_spaces_and_nested_tags_go() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.contracts import PaperRequest, Validate
 from pipeline.digest.placeholders import COMPLIANCE_REPLY
-from pipeline.thresholds import Thresholds
+from pipeline.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from pipeline.validate.overlap import duplicates
 from pipeline.validate.validator import DEFAULT_VALIDATOR, Validator
 
 TITLE = "HSS: Hierarchical Sparse Plus Low-Rank Compression of LLaMA-7B"
@@ -96,7 +99,7 @@ def test_foreign_names() -> None:
 
 
 def test_markup() -> None:
-    for value in ("<script>alert(1)</script>结论", "结论</details>", "### 结论", "结论\n第二行"):
+    for value in ("<script>alert(1)</script>结论", "结论</details>", "### 结论", "结论\n### 小结\n"):
         assert ("markup", "conclusion") in _codes({**GOOD, "conclusion": value + "HSS兼顾硬件友好。"})
 
 
@@ -129,5 +132,128 @@ def test_unknown_target_languages_are_not_judged() -> None:
 
 def test_a_field_that_repeats_another_twice_is_a_duplicate() -> None:
     once = "提出HSS压缩方法，在LLaMA-7B上取得更低的困惑度。"
-    problems = Validator()._duplicates({"tldr": once, "result": once + once})
+    problems = duplicates({"tldr": once, "result": once + once}, DEFAULT_THRESHOLDS)
     assert [(p.code, p.field) for p in problems] == [("duplicate", "result")]
+
+
+# The examples: real summaries (and real small-model answers) of the calibration set.
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "这项工作为AI心理健康平台的设计提供了指导。",  # "作为AI" inside "工作为AI"
+        "研究大语言模型作为AI评分员的可靠性。",
+        "作为语言模型基准测试的主流方式，多项选择题存在偏差。",
+        "该会议作为AI领域的领导者，其审稿流程备受关注。",
+    ],
+)
+def test_prose_that_contains_a_refusal_phrase_is_not_a_refusal(value: str) -> None:
+    assert _codes({**GOOD, "motivation": value}) == set()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "我无法根据摘要判断该方法的具体实现。",
+        "作为AI，我无法访问论文全文。",
+        "作为一个AI语言模型，我不能对该论文进行总结。",
+        "As an AI, I don't have access to the full paper.",
+        "I cannot summarize this paper without its full text.",
+        "抱歉，无法完成该请求。",
+        "该论文很有意思。抱歉，我无法继续。",
+    ],
+)
+def test_first_person_and_whole_field_refusals_are_placeholders(value: str) -> None:
+    assert ("placeholder", "method") in _codes({**GOOD, "method": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["N/A", "无", "暂无", "暂无相关信息", "生成失败", "该字段生成失败，请参考原文摘要。", "...", "未提及具体结果。"],
+)
+def test_failure_stubs_are_placeholders(value: str) -> None:
+    problems = DEFAULT_VALIDATOR.check(TITLE, ABSTRACT, "Chinese", {**GOOD, "result": value})
+    assert [p.code for p in problems if p.field == "result"] == ["placeholder"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "未明确提及具体方法，但目标是解决水下环境带来的挑战。",
+        "未在摘要中提供，需要完整文章内容来得出结论。",
+        "摘要中未提供具体实验结果，但研究目标是开发一个系统。",
+        "Not mentioned in the abstract.",
+    ],
+)
+def test_non_answers_are_placeholders(value: str) -> None:
+    assert ("placeholder", "result") in _codes({**GOOD, "result": value})
+
+
+def test_a_conclusion_that_is_only_a_link_is_no_answer() -> None:
+    only_link = "代码已开源，可在GitHub（Danielz-z/LGF-EEG-Emotion）获取。"
+    assert ("placeholder", "conclusion") in _codes({**GOOD, "conclusion": only_link})
+    with_content = "HSS兼顾硬件友好与压缩效果，代码已开源。"
+    assert _codes({**GOOD, "conclusion": with_content}) == set()
+
+
+def test_a_field_cut_mid_sentence_is_a_length_problem() -> None:
+    cut = "在WikiText上困惑度为1.64，比稠密基线快3倍，显著提升了"
+    problems = DEFAULT_VALIDATOR.check(TITLE, ABSTRACT, "Chinese", {**GOOD, "result": cut})
+    assert [(p.code, p.field) for p in problems] == [("length", "result")]
+    assert "cut off mid-sentence" in problems[0].message
+
+
+def test_a_three_word_english_tldr_in_a_chinese_digest_is_english() -> None:
+    assert ("language", "tldr") in _codes({**GOOD, "tldr": "HSS compresses LLaMA"})
+
+
+def test_formulas_citations_and_metric_tuples_are_not_copied_prose() -> None:
+    abstract = (
+        "We report AUC: 0.967 vs 0.965; F1: 0.912 vs 0.908; precision 0.88 vs 0.87 (Smith et al., 2020) "
+        "and the loss $\\Theta_{\\text{post}} - \\Theta_{\\text{pre}} = \\lambda \\cdot \\nabla L$ on GPT-4o, "
+        "Claude-3, Gemini-1.5, Llama-3-8B, Qwen2-7B, Mistral-7B and Phi-3."
+    )
+    field = (
+        "结果为AUC: 0.967 vs 0.965; F1: 0.912 vs 0.908; precision 0.88 vs 0.87，"
+        "模型包括GPT-4o, Claude-3, Gemini-1.5, Llama-3-8B, Qwen2-7B, Mistral-7B and Phi-3。"
+    )
+    problems = DEFAULT_VALIDATOR.check("T", abstract, "Chinese", {"result": field})
+    assert "length" not in [p.code for p in problems]
+
+
+def test_a_list_one_item_per_line_is_fine_and_a_heading_is_not() -> None:
+    listed = "1) 将最大权重移入稀疏矩阵；\n2) 对残差做层次低秩分解，外部秩为512。"
+    assert _codes({**GOOD, "method": listed}) == set()
+    assert ("markup", "method") in _codes({**GOOD, "method": "方法如下：\n### 步骤\n外部秩为512。"})
+
+
+def test_a_bare_link_must_be_one_the_abstract_gives() -> None:
+    abstract = ABSTRACT + " Code: https://github.com/example/hss."
+    given = {**GOOD, "conclusion": "HSS兼顾硬件友好与压缩效果，代码见https://github.com/example/hss。"}
+    assert DEFAULT_VALIDATOR.check(TITLE, abstract, "Chinese", given) == []
+    invented = {**GOOD, "conclusion": "HSS兼顾硬件友好与压缩效果，代码见https://github.com/other/repo。"}
+    problems = DEFAULT_VALIDATOR.check(TITLE, abstract, "Chinese", invented)
+    assert [(p.code, p.field) for p in problems] == [("markup", "conclusion")]
+    assert "github.com/other/repo" in problems[0].message
+
+
+def test_a_field_pasted_inside_another_is_a_duplicate() -> None:
+    pasted = {**GOOD, "motivation": GOOD["motivation"] + GOOD["method"] + GOOD["result"]}
+    assert ("duplicate", "motivation") in _codes(pasted)
+    # The TL;DR sums the others up: a TL;DR that restates the conclusion is fine.
+    summing_up = {**GOOD, "tldr": GOOD["tldr"] + GOOD["conclusion"]}
+    assert _codes(summing_up) == set()
+
+
+def test_a_number_attached_to_the_wrong_measure_is_reported_as_such() -> None:
+    abstract = "Our method achieves approximately 40% mean accuracy in 7-class emotion recognition."
+    problems = DEFAULT_VALIDATOR.check("T", abstract, "Chinese", {"result": "实验中实现了约40%的均方根误差。"})
+    assert [p.code for p in problems] == ["numbers"]
+    assert "another measure" in problems[0].message
+
+
+def test_the_number_check_reads_the_unit() -> None:
+    abstract = "The detector runs at over 120 FPS and reaches 98.5% accuracy."
+    fields = {"result": "检测器推理速度超过95 FPS，准确率为98.5%。"}
+    assert [p.code for p in DEFAULT_VALIDATOR.check("T", abstract, "Chinese", fields)] == ["numbers"]

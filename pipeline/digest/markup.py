@@ -113,19 +113,28 @@ def _restore_control(match: re.Match[str]) -> str:
 
 @dataclass(frozen=True)
 class Rule:
-    """One kind of forbidden text: how to find it and what the sanitiser puts instead."""
+    """One kind of forbidden text: how to find it and what the sanitiser puts instead.
+
+    A rule that is not ``reported`` is only the sanitiser's: the text is fine as a value
+    and only needs normalising on the way into a digest line.
+    """
 
     name: str
     pattern: re.Pattern[str]
     replacement: str | Callable[[re.Match[str]], str]
+    reported: bool = True
 
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "control character or newline",
-        re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"),
+        "control character",
+        re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)"),
         _restore_control,
     ),
+    # Real fields list their steps one per line ("1) 采用…\n2) 引入…"); joined with spaces
+    # they read the same. What a new line would start (a heading, a quote, a field label)
+    # is still found by the block rule below, at the start of every line.
+    Rule("line break", re.compile(r"\r?\n"), _restore_control, reported=False),
     Rule("raw HTML", re.compile(_RAW_HTML), " "),
     Rule(
         # An unclosed tag with an event handler or URL attribute: a browser closes it with
@@ -153,13 +162,15 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"!?\[([^\[\]]*)\](?:\((?:[^()]|\([^()]*\))*\)|\[[^\[\]]*\])"),
         r"\1",
     ),
-    Rule("backtick", re.compile(r"`"), ""),
+    # LaTeX quotes copied from an abstract (`Random Sampling') are quotes, not code.
+    Rule("LaTeX quote", re.compile(r"`([^`'\n]{1,80})'"), r"‘\1’", reported=False),
+    Rule("backtick", re.compile(r"`(?![^`'\n]{1,80}')"), ""),
     Rule(
         "script URL",
         re.compile(r"(?<![a-z])(?:java|vb)script\s*:|(?<![a-z])data\s*:\s*[a-z]+/[a-z0-9.+-]+", re.I),
         "",
     ),
-    Rule("block marker or field label at the start", re.compile(_BLOCK_START, re.I), ""),
+    Rule("block marker or field label at the start", re.compile(_BLOCK_START, re.I | re.M), ""),
 )
 
 _SPACES = re.compile(r"[ \u00a0]{2,}")
@@ -174,10 +185,22 @@ class Finding:
         return f"{self.rule} {self.text[:40]!r}"
 
 
+# Every rule needs one of these characters, or a block marker or label opening a line:
+# most values have none, and one search is cheaper than each rule's.
+_MAYBE_MARKUP = re.compile(
+    r"[<>&\[\]`:：\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|^[ \t]*[#>+*\-=_~|]",
+    re.M,
+)
+
+
 def find_markup(text: str) -> list[Finding]:
     """The first match of each rule in ``text`` (empty when the text is safe to write)."""
+    if not _MAYBE_MARKUP.search(text):
+        return []
     findings = []
     for rule in RULES:
+        if not rule.reported:
+            continue
         match = rule.pattern.search(text)
         if match:
             findings.append(Finding(rule.name, match.group()))

@@ -1,26 +1,27 @@
 """Decide whether generated summary fields may be written, and audit existing ones.
 
 Valid JSON is not enough: an answer may invent numbers or names, repeat itself, refuse,
-be in the wrong language or carry markup that breaks the page. Each check returns
-``Problem``s with a stable code (the table in the README lists them with their
-thresholds); the generation loop re-asks with them and ``audit`` reports them.
+be cut off, be in the wrong language or carry markup that breaks the page. Each check
+returns ``Problem``s with a stable code (the table in the README lists them with their
+thresholds); the generation loop re-asks with them and ``audit`` reports them. The checks
+themselves live in the modules named for what they read: ``quantities`` and ``measures``
+(numbers), ``terms`` (names), ``refusal``, ``links``, ``endings`` (cut-off fields) and
+``overlap`` (repeated fields, copied abstract), all reading LaTeX through ``latex``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
-from itertools import combinations
+from functools import cached_property, lru_cache
 
 from ..contracts import PaperRequest, Problem
-from ..detect.language import CHECKED_LANGUAGES, detect_language, normalize_language
-from ..digest.fields import FIELDS
+from ..detect.language import CHECKED_LANGUAGES, detect_language, normalize_language, profile
 from ..digest.markup import find_markup
 from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
 from ..generate.schema import schema_problems
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
-from . import quantities, terms
+from . import endings, links, overlap, quantities, refusal, terms
 
 # The stable problem codes, in the order the checks run (reports and the README use them).
 CODES: tuple[str, ...] = (
@@ -34,57 +35,42 @@ CODES: tuple[str, ...] = (
     "duplicate",
 )
 
-# What a model writes instead of an answer. Matched case-insensitively anywhere in a
-# field unless the abstract itself contains the phrase (a paper about refusals).
-REFUSAL_PHRASES: tuple[str, ...] = (
-    "i cannot",
-    "i can't",
-    "i can not",
-    "i'm sorry",
-    "i am sorry",
-    "i apologize",
-    "i'm unable",
-    "i am unable",
-    "as an ai",
-    "as a language model",
-    "as an llm",
-    "抱歉",
-    "对不起",
-    "很遗憾",
-    "我无法",
-    "我不能",
-    "作为一个ai",
-    "作为ai",
-    "作为人工智能",
-    "作为一个人工智能",
-    "作为语言模型",
-    "作为一个语言模型",
-)
-
-_REFUSAL = re.compile("|".join(map(re.escape, REFUSAL_PHRASES)), re.IGNORECASE)
-
 # schema.py's codes that are about size, not shape: reported as ``length``.
 _LENGTH_CODES = frozenset({"too_short", "too_long"})
 
 # Papers whose derived numbers and names a validator keeps: a batch's concurrent re-asks.
 _CACHED_PAPERS = 1024
 
-_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|『[^』]*』|‘[^’]*’")
-_LATIN_RUN = re.compile(r"[^\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
-_WORD = re.compile(r"[a-z0-9]+")
-_NOT_TEXT = re.compile(r"[\W_]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-def _paper_context(title: str, abstract: str) -> tuple[quantities.Source, terms.Vocabulary, dict[str, tuple[int, ...]]]:
-    """Everything the checks derive from one paper (each validator caches it for re-asks)."""
-    positions: dict[str, list[int]] = {}
-    for index, word in enumerate(_WORD.findall(abstract.lower())):
-        positions.setdefault(word, []).append(index)
-    return (
-        quantities.Source.of((title, abstract)),
-        terms.Vocabulary((title, abstract)),
-        {word: tuple(where) for word, where in positions.items()},
-    )
+class _Paper:
+    """Everything the checks derive from one paper's title and abstract, each part read
+    the first time a check needs it (most answers never need the abstract's word index)."""
+
+    def __init__(self, title: str, abstract: str) -> None:
+        self.title, self.abstract = title, abstract
+
+    @cached_property
+    def source(self) -> quantities.Source:
+        return quantities.Source.of((self.title, self.abstract))
+
+    @cached_property
+    def vocabulary(self) -> terms.Vocabulary:
+        return terms.Vocabulary((self.title, self.abstract))
+
+    @cached_property
+    def words(self) -> Mapping[str, tuple[int, ...]]:
+        return overlap.word_positions(self.abstract)
+
+    @cached_property
+    def links(self) -> frozenset[str]:
+        return links.link_keys(self.title, self.abstract)
+
+
+def _paper_context(title: str, abstract: str) -> _Paper:
+    """The paper's derived context (each validator caches it for re-asks)."""
+    return _Paper(title, abstract)
 
 
 class Validator:
@@ -102,7 +88,8 @@ class Validator:
     def prepare(self, title: str, abstract: str) -> None:
         """Derive the paper's numbers and names now, e.g. while waiting for the network,
         so that checking the answer later is cheap."""
-        self._context(title, abstract)
+        paper = self._context(title, abstract)
+        paper.source, paper.vocabulary  # noqa: B018 - computed and cached
 
     def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
         return self.check(request.title, request.abstract, request.language, fields, expected=request.fields)
@@ -132,11 +119,14 @@ class Validator:
         for name, value in texts.items():
             refused = self._placeholder(name, value, abstract)
             if refused:
-                problems += refused
+                # "无" is too short because it is no answer: say the cause, not the symptom.
+                problems = [p for p in problems if not (p.field == name and p.code == "length")] + refused
             else:
                 written[name] = value
                 problems += self._field_problems(name, value, title, abstract, language)
-        return problems + self._duplicates(written)
+        if language in CHECKED_LANGUAGES:
+            problems += self._cut_off(self._context(title, abstract), written, problems)
+        return problems + overlap.duplicates(written, self.thresholds)
 
     def _placeholder(self, name: str, value: str, abstract: str) -> list[Problem]:
         if self.matcher.is_failed(value):
@@ -145,82 +135,79 @@ class Validator:
         inside = self.matcher.contains_placeholder(value)
         if inside:
             return [Problem("placeholder", name, f"{name} contains the placeholder {inside!r}")]
-        # A quoted refusal ("如“抱歉，我无法回答”") describes one; it is not one.
-        for match in _REFUSAL.finditer(_QUOTED.sub("", value)):
-            phrase = match.group()
-            if phrase.lower() not in abstract.lower():
-                return [Problem("placeholder", name, f"{name} reads as a refusal ({phrase!r})")]
+        empty = self.matcher.non_answer(value)
+        if empty:
+            return [Problem("placeholder", name, f"{name} is no answer ({empty!r}): say what the abstract does give")]
+        phrase = refusal.refusal(value, abstract)
+        if phrase:
+            return [Problem("placeholder", name, f"{name} reads as a refusal ({phrase!r})")]
         return []
 
     def _field_problems(self, name: str, value: str, title: str, abstract: str, language: str) -> list[Problem]:
         t = self.thresholds
-        source, vocabulary, word_positions = self._context(title, abstract)
+        paper = self._context(title, abstract)
         problems: list[Problem] = []
         detected = detect_language(value, t)
+        if detected is None and language == "Chinese":
+            # Too short to weigh scripts, but with no Chinese at all it is not Chinese.
+            script = profile(value)
+            detected = "English" if not script.cjk_chars and _LATIN_WORD.search(value) else None
         wrong_language = language in CHECKED_LANGUAGES and detected not in (None, language)
         if wrong_language:
             problems.append(Problem("language", name, f"{name} is written in {detected}, not {language}"))
-        missing_numbers = quantities.unsupported(value, source, t.number_tolerance, t.number_approx_tolerance)
+        prose = links.without_links(value)
+        missing_numbers = quantities.unsupported(prose, paper.source, t.number_tolerance, t.number_approx_tolerance)
         if missing_numbers:
-            shown = ", ".join(q.text.strip() for q in missing_numbers[:5])
-            problems.append(Problem("numbers", name, f"{name} states {shown}, not found in the abstract"))
+            problems.append(Problem("numbers", name, _numbers_message(name, missing_numbers, paper.source, t)))
         # In Chinese prose every Latin word is a name; in English only name-like ones are.
         every_word = detected == "Chinese"
-        missing_terms = terms.unsupported(value, vocabulary, every_word=every_word, thresholds=t)
+        missing_terms = terms.unsupported(prose, paper.vocabulary, every_word=every_word, thresholds=t)
         if missing_terms:
             shown = ", ".join(missing_terms[:5])
             problems.append(Problem("terms", name, f"{name} names {shown}, not in the title or abstract"))
-        findings = find_markup(value)
+        findings = [str(finding) for finding in find_markup(value)]
+        findings += [f"link {url!r} the abstract does not give" for url in links.foreign_links(value, paper.links)]
         if findings:
-            shown = "; ".join(map(str, findings))
-            problems.append(Problem("markup", name, f"{name} contains forbidden markup: {shown}"))
-        if language != "English" and not wrong_language:
-            copied = _longest_copy(value, word_positions)
+            problems.append(Problem("markup", name, f"{name} contains forbidden markup: {'; '.join(findings)}"))
+        if language != "English" and not wrong_language and overlap.may_copy(value, t.copied_words):
+            copied = overlap.longest_copy(value, paper.words)
             if copied >= t.copied_words:
                 problems.append(
                     Problem("length", name, f"{name} copies {copied} consecutive words of the English abstract")
                 )
         return problems
 
-    def _duplicates(self, texts: Mapping[str, str]) -> list[Problem]:
-        problems: list[Problem] = []
-        reported: set[str] = set()
-        ordered = sorted(texts, key=lambda n: FIELDS.index(n) if n in FIELDS else len(FIELDS))
-        shingles = {name: _trigrams(texts[name]) for name in ordered}
-        for first, second in combinations(ordered, 2):
-            smaller, larger = sorted((len(shingles[first]), len(shingles[second])))
-            # Jaccard similarity cannot exceed the ratio of the trigram *set* sizes (not of
-            # the texts' lengths: a field that repeats another twice has the same set).
-            if second in reported or smaller < self.thresholds.duplicate_similarity * larger:
+    def _cut_off(self, paper: _Paper, written: Mapping[str, str], problems: list[Problem]) -> list[Problem]:
+        """``length`` problems for fields that end mid-sentence (not for those already
+        reported as too short or in the wrong language: the answer is re-asked anyway)."""
+        known = {(p.field, p.code) for p in problems}
+        found = []
+        for name in written:
+            if (name, "length") in known or (name, "language") in known:
                 continue
-            score = _jaccard(shingles[first], shingles[second])
-            if score >= self.thresholds.duplicate_similarity:
-                reported.add(second)
-                problems.append(Problem("duplicate", second, f"{second} repeats {first} (similarity {score:.2f})"))
-        return problems
+            t = self.thresholds
+            why = endings.cut_off(
+                name, written, t.truncation_min_context, paper.vocabulary.is_fragment, t.truncation_min_context_tldr
+            )
+            if why:
+                found.append(Problem("length", name, f"{name} is cut off mid-sentence: it {why}"))
+        return found
 
 
-def _longest_copy(value: str, positions: Mapping[str, tuple[int, ...]]) -> int:
-    """Longest run of consecutive abstract words that ``value`` repeats in one Latin run."""
-    best = 0
-    for run in _LATIN_RUN.findall(value.lower()):
-        words = _WORD.findall(run)
-        # Dynamic programming over (field word, abstract position) pairs that continue.
-        previous: dict[int, int] = {}
-        for word in words:
-            current = {i: previous.get(i - 1, 0) + 1 for i in positions.get(word, ())}
-            best = max(best, *current.values(), 0)
-            previous = current
-    return best
-
-
-def _trigrams(text: str) -> set[str]:
-    folded = _NOT_TEXT.sub("", text).lower()
-    return {folded[i : i + 3] for i in range(len(folded) - 2)}
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def _numbers_message(name: str, missing: list[quantities.Quantity], source: quantities.Source, t: Thresholds) -> str:
+    """What is wrong with the numbers: not in the abstract at all, or given there for
+    another measure (the re-ask then says which)."""
+    elsewhere = [
+        q for q in missing if source.supports(q, t.number_tolerance, t.number_approx_tolerance, measured=False)
+    ]
+    absent = [q for q in missing if q not in elsewhere]
+    said = []
+    if absent:
+        said.append(f"states {', '.join(q.text.strip() for q in absent[:5])}, not found in the abstract")
+    if elsewhere:
+        shown = ", ".join(f"{q.text.strip()} as {'/'.join(sorted(q.measure.ids))}" for q in elsewhere[:5])
+        said.append(f"states {shown}, which the abstract gives for another measure")
+    return f"{name} " + "; ".join(said)
 
 
 DEFAULT_VALIDATOR = Validator()
