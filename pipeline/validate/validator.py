@@ -38,8 +38,10 @@ CODES: tuple[str, ...] = (
 # schema.py's codes that are about size, not shape: reported as ``length``.
 _LENGTH_CODES = frozenset({"too_short", "too_long"})
 
-# Papers whose derived numbers and names a validator keeps: a batch's concurrent re-asks.
-_CACHED_PAPERS = 1024
+# Papers whose derived numbers and names a validator keeps, for their re-asks and the check
+# before writing: the papers in progress (twice --concurrency) with room to spare. Each
+# costs about 10 KB: 1,024 of them were a tenth of a 100 MB digest's memory.
+_CACHED_PAPERS = 256
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
