@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.validate.measures import Glossary, glossary
+from pipeline.validate.measures import Glossary, Subjects, alike, glossary, same_subject
 
 
 def _at(text: str, number: str) -> set[str]:
@@ -56,3 +56,32 @@ def test_measures_of_different_kinds_are_not_compared() -> None:
     parameters = glossary().attached("7B参数", 0, 2)
     start = text.index("7B")
     assert glossary().agree_with_source(parameters, text, start, start + 2)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same", "variants"),
+    [
+        ("LLaMA-2", "LLaMA-2-7B", True, False),  # a part of the other
+        ("LLaMA-2-7B", "LLaMA-2-13B", False, True),
+        ("CIFAR-10", "CIFAR-100", False, True),
+        ("YOLOv8", "YOLOv12", False, True),
+        ("VPP-SFT", "VPP-LLaVA", False, False),  # differ in words: maybe another kind
+        ("LLMs", "LLM", True, False),
+    ],
+)
+def test_names_of_one_thing_and_its_variants(first: str, second: str, same: bool, variants: bool) -> None:
+    assert same_subject(first, second) is same
+    assert alike(first, second) is variants
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "names"),
+    [
+        ("recovers 2.26% on LLaMA-2-13B", "2.26%", {"LLaMA-2-13B"}),
+        ("ViT-Tiny achieves 98.4% on it", "98.4%", {"ViT-Tiny"}),
+        ("在A-1和B-2上分别达到91%和83%", "83%", {"B-2"}),
+        ("91% and 83% on both sets", "91%", set()),  # a list of numbers, no list of names
+    ],
+)
+def test_what_an_abstract_gives_a_number_for(text: str, number: str, names: set[str]) -> None:
+    assert Subjects(text, tight=True).at(text.index(number)).names == names

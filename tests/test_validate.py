@@ -257,3 +257,47 @@ def test_the_number_check_reads_the_unit() -> None:
     abstract = "The detector runs at over 120 FPS and reaches 98.5% accuracy."
     fields = {"result": "检测器推理速度超过95 FPS，准确率为98.5%。"}
     assert [p.code for p in DEFAULT_VALIDATOR.check("T", abstract, "Chinese", fields)] == ["numbers"]
+
+
+# A number given for another variant of a name (rehearsal, paper 2601.07878: the 13B
+# model's recovery restated for the 7B model).
+VARIANTS = "Our loss recovers 4.12% of the lost accuracy on LLaMA-2-7B, 0.93% on OPT-6.7B, and 2.26% on LLaMA-2-13B."
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        "对于LLaMA-2-7B，我们的方法恢复了2.26%的准确率。",
+        "在LLaMA-2-7B上恢复2.26%的准确率。",
+    ],
+)
+def test_a_number_given_for_another_variant_of_a_name_is_reported(result: str) -> None:
+    problems = DEFAULT_VALIDATOR.check("T", VARIANTS, "Chinese", {"result": result})
+    assert [p.code for p in problems] == ["numbers"]
+    assert "LLaMA-2-13B" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        "在LLaMA-2-13B上恢复2.26%的准确率，在LLaMA-2-7B上恢复4.12%。",
+        "在LLaMA-2-7B和LLaMA-2-13B上分别恢复4.12%和2.26%的准确率。",
+        "在LLaMA-2上恢复2.26%的准确率。",  # the family, not another member of it
+        "损失函数恢复了0.93%至4.12%的准确率。",  # no name: any
+    ],
+)
+def test_a_number_given_for_its_own_name_or_none_passes(result: str) -> None:
+    assert DEFAULT_VALIDATOR.check("T", VARIANTS, "Chinese", {"result": result}) == []
+
+
+def test_a_field_that_says_a_sentence_twice_is_a_duplicate() -> None:
+    # Rehearsal, paper 2601.07873: a small model looping inside one field.
+    said = "实验结果表明，HSS在保持参数稳定的同时，有效提高了压缩效果，并保持了下游任务上的一般能力。"
+    problems = duplicates({"result": said + said}, DEFAULT_THRESHOLDS)
+    assert [(p.code, p.field) for p in problems] == [("duplicate", "result")]
+    assert "says the same thing twice" in problems[0].message
+
+
+def test_parallel_results_with_their_own_numbers_are_not_repetition() -> None:
+    parallel = "在KTH数据集上将轨迹误差减少了67.9%，速度提升了2倍。在MRPB数据集上将轨迹误差减少了77.1%，速度提升了3倍。"
+    assert duplicates({"result": parallel}, DEFAULT_THRESHOLDS) == []

@@ -1,4 +1,5 @@
-"""What a number measures: the metric or noun named next to it, in English or Chinese.
+"""What a number measures, and what it is given for: the metric named next to it, in
+English or Chinese, and the model, dataset or method it belongs to.
 
 A number is only half a fact: "40% mean accuracy" restated as "约40%的均方根误差" keeps the
 40% and loses the meaning. The glossary (``measures.tsv``, shipped with the package) names
@@ -11,15 +12,27 @@ measure or a broader one (RMSE and MAE are both an error); measures of different
 are not compared at all (a metric, an efficiency figure, an amount such as parameters:
 "7B参数" next to an abstract's "7B model with higher recall" is no conflict); and a number
 the abstract names no measure for agrees with any.
+
+The same holds for the thing measured (``Subjects``): "2.26% on LLaMA-2-13B" restated as
+"LLaMA-2-7B的困惑度降低了2.26%" keeps the number and gives it to another model. A number's
+subject is the name written with it in its sentence (the nearest before it with no other
+number between, or one right after it), or its place in a "respectively" list ("A和B上
+分别达到x和y"). Subjects are compared like with like: the summary's must be of the same
+family as the abstract's (LLaMA-2-7B and LLaMA-2-13B, CIFAR-10 and CIFAR-100); one that is
+a part of the other (LLaMA-2 and LLaMA-2-7B) agrees, and a number the abstract gives with no
+name, or in a list it pairs with none, agrees with any.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+
+from .terms import GENERIC_TERMS, is_name_like, key
 
 # How close a measure's name must stand to its number, and what may not stand between
 # them (another number, a clause break, a conjunction). In the real summaries read, a name
@@ -163,6 +176,11 @@ class Glossary:
             found.sort(key=lambda mention: mention.start)
         return [mention for mention in found if mention.measure]
 
+    def names(self, word: str) -> bool:
+        """True when ``word`` alone is the name of a measure ("F1", "AUC", "top-1")."""
+        folded = word.lower()
+        return any(words == (folded,) for words, _ in self._by_first.get(folded, ())) or folded in self._other
+
     def attached(self, text: str, start: int, end: int) -> Measure:
         """The measure of the number at ``text[start:end]``: the name written right next to
         it ("准确率达到87%", "40%的均方根误差", "87% accuracy", "an accuracy of 87%"), with at
@@ -223,3 +241,198 @@ class Glossary:
 def glossary() -> Glossary:
     """The package's glossary, read once."""
     return Glossary.load()
+
+
+# -- What a number is given for ----------------------------------------------------------
+
+# A name: letters first, then letters, digits and inner separators ("LLaMA-2-7B", "OPT-6.7B",
+# "Qwen2.5-VL"), and a version written apart ("Swin v2"); a possessive is not part of it
+# ("OmniQuant's").
+_NAME = re.compile(
+    r"(?<![A-Za-z0-9.\-])[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*(?: [vV]\d+(?:\.\d+)*(?![A-Za-z0-9]|\.\d))?"
+)
+_POSSESSIVE = re.compile(r"['’]s$")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d+(?:[.,]\d+)*")
+# What joins two numbers into one range ("4.12-20.37%", "55 to 70"), and what lists numbers
+# or names ("92.1%和88.3%", "A, B, and C").
+_RANGE_GAP = re.compile(r"\s*%?\s*(?:-{1,2}|–|—|~|～|to|至|到)\s*")
+_LIST_GAP = re.compile(
+    r"\s*(?:%|倍|x|×|分|个百分点|pp|points)?\s*(?:,|，|、|/|和|与|及|以及|或|and|or|, and|, or)\s*(?:the\s+)?"
+)
+_RESPECTIVELY = re.compile(r"分别|依次|各自|respectively", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"[。！？；;!?]|[.](?=\s|$)")
+# How close a name must stand to a number to be what it is given for ("2.26-6.20% on
+# LLaMA-2-13B", "ViT-Tiny achieves an F1-score of 98.4%", "33.0%（ViT-B32）"), with no clause
+# break, conjunction or other number between (a list of names counts whole: "83% for both
+# Swin v1 and Swin v2").
+_GAP = 30
+_CLAUSE_BREAK = re.compile(r"[，,、；;：:)）]|\b(?:and|or|but|while|whereas)\b|[和与及而]")
+_SEGMENT = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_Span = tuple[int, int]
+_Name = tuple[int, int, str]
+
+
+@lru_cache(maxsize=4096)
+def _segments(name: str) -> tuple[str, ...]:
+    """A name's letter and number runs, case folded ("LLaMA-2-13B": llama, 2, 13, b); an
+    acronym's plural is its singular ("LLMs": llm)."""
+    if len(name) >= 3 and name.endswith("s") and name[:-1].isupper():
+        name = name[:-1]
+    return tuple(_SEGMENT.findall(name.lower()))
+
+
+def same_subject(first: str, second: str) -> bool:
+    """True when two names may name the same thing: one is the other or a part of it
+    ("LLaMA-2" of "LLaMA-2-7B", "ResNet" of "ResNet-50"), not "CIFAR-10" of "CIFAR-100"."""
+    a, b = _segments(first), _segments(second)
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return long[: len(short)] == short or key(first) == key(second)
+
+
+def alike(first: str, second: str) -> bool:
+    """True when two names are variants of one thing that differ only in their numbers
+    (LLaMA-2-7B and LLaMA-2-13B, CIFAR-10 and CIFAR-100, YOLOv8 and YOLOv12), so that a
+    number given for one is not given for the other. Names that differ in words (VPP-SFT, a
+    dataset, and VPP-LLaVA, the model trained on it) may be of different kinds."""
+    a, b = _segments(first), _segments(second)
+    if len(a) != len(b) or not a or not a[0].isalpha() or a == b:
+        return False
+    return all(x == y or (x[0].isdigit() and y[0].isdigit()) for x, y in zip(a, b, strict=True))
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a number is given for: its names, and every name of its sentence."""
+
+    names: frozenset[str] = frozenset()
+    sentence: frozenset[str] = frozenset()
+
+
+NOT_GIVEN = Given()
+
+
+class Subjects:
+    """The names each number of a text is given for, read once per text (``of``).
+
+    The two sides are read differently on purpose. What an abstract gives a number for is
+    only what it says explicitly (``tight``): a name right next to it, or its place in a
+    "respectively" list; a number in a list without one, or far from any name, is given for
+    nothing in particular. What a summary's number may be about is every name before it in
+    its sentence since the previous number ("对于LLaMA-2-7B，我们的方法的困惑度降低了2.26%"; "ViT-
+    Tiny优于ViT-Base，F1达98.4%" names both), and one right after it.
+    """
+
+    def __init__(self, text: str, *, tight: bool) -> None:
+        self._tight = tight
+        self._starts: list[int] = []
+        self._given: list[tuple[_Span, Given]] = []
+        low = 0
+        for match in _SENTENCE_BREAK.finditer(text):
+            self._read(text, low, match.end())
+            low = match.end()
+        self._read(text, low, len(text))
+
+    @staticmethod
+    @lru_cache(maxsize=512)
+    def of(text: str, *, tight: bool) -> Subjects:
+        return Subjects(text, tight=tight)
+
+    def at(self, start: int) -> Given:
+        """What the number written at ``start`` is given for."""
+        index = bisect_right(self._starts, start) - 1
+        if index < 0:
+            return NOT_GIVEN
+        (low, high), given = self._given[index]
+        return given if low <= start < high else NOT_GIVEN
+
+    def _read(self, text: str, low: int, high: int) -> None:
+        names = [
+            (match.start(), match.start() + len(name), name)
+            for match in _NAME.finditer(text, low, high)
+            for name in [_POSSESSIVE.sub("", match.group())]
+            if _is_subject(name)
+        ]
+        numbers = _numbers(text, low, high, names)
+        if not numbers:
+            return
+        lists = _runs(text, numbers)
+        zipped = _respectively(text, low, high, names, lists)
+        sentence = frozenset(name for _, _, name in names)
+        for index, (start, end) in enumerate(numbers):
+            previous = numbers[index - 1][1] if index else low
+            following = numbers[index + 1][0] if index + 1 < len(numbers) else high
+            found: set[str]
+            if index in zipped:
+                found = {zipped[index]}
+            elif len(lists[index]) > 1 and self._tight:
+                found = set()  # a list of numbers, and no list of names: given for no one
+            else:
+                found = _beside(text, names, (start, end), previous, following)
+                if not self._tight:
+                    found |= {name for low_, high_, name in names if previous <= low_ and high_ <= start}
+            self._starts.append(start)
+            self._given.append(((start, end), Given(frozenset(found), sentence)))
+
+
+def _is_subject(name: str) -> bool:
+    """A model, dataset or method name: name-like, not a measure, unit or field-wide term."""
+    return len(name) >= 2 and is_name_like(name) and key(name) not in GENERIC_TERMS and not glossary().names(name)
+
+
+def _numbers(text: str, low: int, high: int, names: list[_Name]) -> list[_Span]:
+    """The numbers of a sentence, outside names, a range read as one."""
+    spans: list[_Span] = []
+    for match in _NUMBER.finditer(text, low, high):
+        if any(start <= match.start() < end for start, end, _ in names):
+            continue
+        if spans and _RANGE_GAP.fullmatch(text, spans[-1][1], match.start()):
+            spans[-1] = (spans[-1][0], match.end())
+        else:
+            spans.append(match.span())
+    return spans
+
+
+def _runs(text: str, spans: Sequence[tuple[int, int] | _Name]) -> list[tuple[int, ...]]:
+    """For each span, the indices of the list it is written in ("A、B和C": all three)."""
+    runs: list[tuple[int, ...]] = []
+    current: list[int] = []
+    for index, span in enumerate(spans):
+        if current and _LIST_GAP.fullmatch(text, spans[current[-1]][1], span[0]):
+            current.append(index)
+        else:
+            runs += [tuple(current)] * len(current)
+            current = [index]
+    runs += [tuple(current)] * len(current)
+    return runs
+
+
+def _respectively(text: str, low: int, high: int, names: list[_Name], lists: list[tuple[int, ...]]) -> dict[int, str]:
+    """Numbers paired with names by "respectively" (分别): the one list of k names and
+    the one list of k numbers of the sentence."""
+    if not _RESPECTIVELY.search(text, low, high):
+        return {}
+    name_lists = {run for run in _runs(text, names) if len(run) > 1}
+    number_lists = {run for run in lists if len(run) > 1}
+    pairs = [(n, m) for n in name_lists for m in number_lists if len(n) == len(m)]
+    if len(pairs) != 1:
+        return {}
+    name_run, number_run = pairs[0]
+    return {number: names[name][2] for name, number in zip(name_run, number_run, strict=True)}
+
+
+def _beside(text: str, names: list[_Name], number: _Span, previous: int, following: int) -> set[str]:
+    """The names right before and right after a number (each with the list it is written
+    in): within ``_GAP`` characters, with no clause break and no other number between."""
+    start, end = number
+    before = [
+        index
+        for index, (low, high, _) in enumerate(names)
+        if max(previous, start - _GAP) <= low and high <= start and not _CLAUSE_BREAK.search(text, high, start)
+    ]
+    after = [
+        index
+        for index, (low, _, _) in enumerate(names)
+        if end <= low < min(following, end + _GAP) and not _CLAUSE_BREAK.search(text, end, low)
+    ]
+    runs = _runs(text, names) if before or after else []
+    return {names[other][2] for index in before[-1:] + after[:1] for other in runs[index]}

@@ -197,18 +197,23 @@ class Validator:
 
 
 def _numbers_message(name: str, missing: list[quantities.Quantity], source: quantities.Source, t: Thresholds) -> str:
-    """What is wrong with the numbers: not in the abstract at all, or given there for
-    another measure (the re-ask then says which)."""
-    elsewhere = [
-        q for q in missing if source.supports(q, t.number_tolerance, t.number_approx_tolerance, measured=False)
-    ]
-    absent = [q for q in missing if q not in elsewhere]
+    """What is wrong with the numbers: not in the abstract at all, given there for another
+    measure, or for another model, dataset or method (the re-ask then says which)."""
+    tolerances = (t.number_tolerance, t.number_approx_tolerance)
+    given_for = {q: source.given_for(q, *tolerances) for q in missing}
+    elsewhere = [q for q in missing if not given_for[q] and source.supports(q, *tolerances, measured=False)]
+    absent = [q for q in missing if q not in elsewhere and not given_for[q]]
     said = []
     if absent:
         said.append(f"states {', '.join(q.text.strip() for q in absent[:5])}, not found in the abstract")
     if elsewhere:
         shown = ", ".join(f"{q.text.strip()} as {'/'.join(sorted(q.measure.ids))}" for q in elsewhere[:5])
         said.append(f"states {shown}, which the abstract gives for another measure")
+    swapped = [(q, names) for q, names in given_for.items() if names][:5]
+    if swapped:
+        shown = ", ".join(f"{q.text.strip()} for {own}" for q, (_, own) in swapped)
+        given = ", ".join(f"{theirs}" for _, (theirs, _) in swapped)
+        said.append(f"states {shown}, which the abstract gives for {given}")
     return f"{name} " + "; ".join(said)
 
 
