@@ -33,10 +33,12 @@ from typing import Any
 from pipeline import __version__
 from pipeline.generate.client import LLMClient
 from pipeline.generate.decode import DecodeError, decode_object
+from pipeline.generate.embeddings import GROUNDING_CHOICES
 from pipeline.generate.openai_provider import Answer, OpenAIProvider
 from pipeline.generate.settings import build_settings
 from pipeline.job.repair import Output, RepairJob, RepairOptions
 from pipeline.job.report import RunReport
+from pipeline.validate.validator import Validator, build_grounder
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_8475de725130af0c.txt"
 # An answer field is a leak when this share of its character trigrams is found in one
@@ -77,6 +79,9 @@ def main() -> int:
     parser.add_argument("--answers", type=Path, default=Path("rehearsal-answers.jsonl"), help="JSONL of every answer")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (a CPU server is slow)")
     parser.add_argument("--max-reasks", type=int, default=2)
+    parser.add_argument(
+        "--grounding", choices=GROUNDING_CHOICES, default="auto", help="the grounding check, as on repair"
+    )
     args = parser.parse_args()
     base_url = os.environ.get("OPENAI_BASE_URL", "")
     key = os.environ.get("OPENAI_API_KEY", "none")
@@ -97,7 +102,11 @@ def main() -> int:
         provider = OpenAIProvider(client, settings, on_answer=answers.append)
         report = RunReport(provider.name, provider.model, provider.prompt_version, __version__)
         options = RepairOptions(concurrency=1, max_papers=args.papers, output=Output("out", out_dir=out))
-        job = RepairJob(provider, options=options, report=report, gate=client.gate)
+        grounder, notice = build_grounder(args.grounding, settings)
+        if notice:
+            print(notice)
+        validator = Validator(grounding=grounder or "off")
+        job = RepairJob(provider, options=options, report=report, gate=client.gate, validator=validator)
         try:
             return await job.run([folder])
         finally:

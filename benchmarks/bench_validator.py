@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from mutations import Case, good_cases, mutations  # noqa: E402
 
 from pipeline.validate import latex  # noqa: E402
-from pipeline.validate.validator import CODES, Validator  # noqa: E402
+from pipeline.validate.validator import Validator  # noqa: E402
 
 
 def _codes(validator: Validator, case: Case) -> set[str]:
@@ -37,7 +37,7 @@ def acceptance(validator: Validator, goods: list[Case]) -> None:
     for case in goods:
         failing.update(_codes(validator, case))
     print(f"\nAcceptance on {len(goods)} good papers (share passing each check)")
-    for check in CODES:
+    for check in validator.codes:
         print(f"  {check:<12} {1 - failing[check] / len(goods):7.1%}  ({failing[check]} flagged)")
 
 

@@ -36,6 +36,7 @@ from .digest.write import write_atomic
 from .errors import EXIT_CODES_HELP, DigestRepairError, Exit, InputError, UsageError
 from .generate.batch import MAX_REQUESTS, BatchClient
 from .generate.cache import GenerationCache
+from .generate.embeddings import GROUNDING_CHOICES
 from .generate.openai_provider import OpenAIProvider
 from .generate.providers import PROVIDERS, ProviderSetup, choose_provider
 from .generate.settings import RESPONSE_FORMATS, build_settings
@@ -45,7 +46,7 @@ from .job.repair import DEFAULT_GIVE_UP_AFTER, Output, RepairJob, RepairOptions
 from .job.report import RunReport
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .validate.audit import audit_document, audit_exit_code, audit_totals
-from .validate.validator import Validator
+from .validate.validator import Validator, build_grounder
 
 
 def _add_detection_flags(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +182,7 @@ _LLM_FLAGS = {
     "concurrency": ("--concurrency", int, "requests in flight across all files (default 8)"),
     "examples": ("--examples", int, "good papers of the same digest shown as style examples (default 2)"),
     "rpm": ("--rpm", float, "client-side limit of requests per minute, paced evenly (env DIGEST_REPAIR_RPM)"),
+    "embeddings_model": ("--embeddings-model", str, "the model of --grounding api (env EMBEDDINGS_MODEL)"),
     "max_consecutive_failures": (
         "--max-consecutive-failures",
         int,
@@ -189,7 +191,23 @@ _LLM_FLAGS = {
 }
 
 
+def _add_grounding_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--grounding",
+        choices=GROUNDING_CHOICES,
+        help="check that each summary is about its own paper: embedded models (the grounding extra), "
+        "the server's /v1/embeddings (api), or off (env DIGEST_REPAIR_GROUNDING; default auto: "
+        "embedded when installed)",
+    )
+
+
+def _grounding_choice(args: argparse.Namespace) -> str:
+    """Flag beats environment beats ``auto``."""
+    return str(args.grounding or os.environ.get("DIGEST_REPAIR_GROUNDING", "").strip() or "auto")
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> None:
+    _add_grounding_flags(parser)
     group = parser.add_argument_group("model")
     group.add_argument(
         "--provider",
@@ -325,6 +343,12 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
     setup = choose_provider(args.provider, settings, fallback=args.fallback, mark_extractive=args.mark_extractive)
     thresholds = _thresholds(args)
     matcher = PlaceholderMatcher(args.placeholder)
+    # The offline provider is deterministic and free: there is nothing worth caching.
+    cache = None if setup.provider.name == "extractive" else _cache(args)
+    # The offline provider copies the paper's own sentences: there is no meaning to check.
+    choice = _grounding_choice(args)
+    grounding = "off" if setup.provider.name == "extractive" and choice == "auto" else choice
+    grounder, grounding_notice = build_grounder(grounding, settings, cache)
     given = {name: getattr(args, name) for name in _RUN_FLAGS if getattr(args, name, None) is not None}
     options = RepairOptions(
         concurrency=settings.concurrency,
@@ -341,13 +365,15 @@ def _run_job(args: argparse.Namespace, paths: list[str], output: Output, **regen
     for note in setup.notes:
         print(note, file=sys.stderr)
         report.notes.append(note)
-    # The offline provider is deterministic and free: there is nothing worth caching.
-    cache = None if setup.provider.name == "extractive" else _cache(args)
+    if grounding_notice:
+        report.notes.append(grounding_notice)
+        if not args.quiet:  # cron would mail it every night
+            print(grounding_notice, file=sys.stderr)
     job = RepairJob(
         setup.provider,
         options=options,
         report=report,
-        validator=Validator(thresholds, matcher),
+        validator=Validator(thresholds, matcher, grounding=grounder or "off"),
         matcher=matcher,
         cache=cache,
         fallback=setup.fallback,
@@ -515,7 +541,11 @@ def cmd_regen(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    validator = Validator(_thresholds(args), PlaceholderMatcher(args.placeholder))
+    settings = build_settings({"embeddings_model": args.embeddings_model})
+    grounder, notice = build_grounder(_grounding_choice(args), settings)
+    if notice:
+        print(notice, file=sys.stderr)
+    validator = Validator(_thresholds(args), PlaceholderMatcher(args.placeholder), grounding=grounder or "off")
     language = args.language or _language_from_environment()
     files, unreadable = [], 0
     for document in iter_documents(args.paths):
@@ -659,6 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the validator's fidelity checks on the present (not failed) summaries and list suspect papers.",
     )
     audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
+    _add_grounding_flags(audit)
+    audit.add_argument("--embeddings-model", help="the model of --grounding api (env EMBEDDINGS_MODEL)")
 
     devserver = sub.add_parser(
         "devserver",

@@ -121,9 +121,10 @@ class Gate:
 
 
 class Validate(Protocol):
-    """The validator as the generation loop sees it."""
+    """The validator as the generation loop sees it: a coroutine, because checking meaning
+    (grounding) runs models that must not block the event loop."""
 
-    def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]: ...
+    async def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]: ...
 
 
 class Provider(Protocol):

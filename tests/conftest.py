@@ -26,10 +26,13 @@ _ENV = (
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's keys, model, language, cache or proxies."""
+    """No test sees the developer's keys, model, language, cache or proxies; grounding is
+    off unless a test turns it on (whether its extra is installed must not change results,
+    and the loopback server's template answers are not about any paper)."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("DIGEST_REPAIR_GROUNDING", "off")
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def request_body(item: Any) -> dict[str, Any]:
     return loaded
 
 
-def accept_all(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+async def accept_all(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
     return []
 
 
@@ -130,7 +130,7 @@ class RejectFirst:
     def __init__(self) -> None:
         self.seen: list[dict[str, str]] = []
 
-    def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+    async def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
         self.seen.append(dict(fields))
         if len(self.seen) == 1:
             return [Problem("numbers", "tldr", "1.65 does not occur in the abstract")]

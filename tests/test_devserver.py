@@ -92,7 +92,7 @@ def test_answers_are_chinese_and_quote_only_the_abstract(http: httpx.Client) -> 
         for name in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text):
             assert name in source
     assert len(set(answer.values())) == 5
-    assert Validator()(PaperRequest("1", TITLE, ABSTRACT, FIELDS, "Chinese"), answer) == []
+    assert Validator().check_request(PaperRequest("1", TITLE, ABSTRACT, FIELDS, "Chinese"), answer) == []
     assert "SparQ-Lite" in answer["tldr"]  # the title's name is the method
     assert "98.5%" in answer["result"]
 

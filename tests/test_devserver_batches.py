@@ -121,7 +121,7 @@ def test_a_batch_runs_through_the_sdk_like_live_requests(served: tuple[str, open
         assert line["response"]["status_code"] == 200 and line["response"]["request_id"].startswith("req_")
         body = line["response"]["body"]
         assert body["object"] == "chat.completion" and body["usage"]["completion_tokens"] > 0
-        assert Validator()(paper, json.loads(body["choices"][0]["message"]["content"])) == []
+        assert Validator().check_request(paper, json.loads(body["choices"][0]["message"]["content"])) == []
     assert done.usage is not None
     assert done.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in output)
     assert client.files.retrieve(done.output_file_id or "").purpose == "batch_output"

@@ -202,7 +202,7 @@ def test_reasks_are_answered_with_the_previous_answer(served: tuple[str, openai.
     url, client = served
     prompts = load_prompts()
     first = json.loads(ask(client, build_messages(PAPER, prompts, 1)).choices[0].message.content or "")
-    assert Validator()(PAPER, first) == []  # a first ask is answered normally
+    assert Validator().check_request(PAPER, first) == []  # a first ask is answered normally
     narrowed = replace(PAPER, fields=("tldr",))
     reask = build_reask_messages(narrowed, prompts, 1, [Problem("length", "tldr", "too short")], {})
     assert json.loads(ask(client, reask).choices[0].message.content or "") == {"tldr": first["tldr"]}
@@ -216,7 +216,7 @@ def test_leaks_describe_the_first_example_paper(served: tuple[str, openai.OpenAI
     prompts = load_prompts()
     leaked = json.loads(ask(client, build_messages(PAPER, prompts, 1)).choices[0].message.content or "")
     assert leaked == dict(EXAMPLE.fields)
-    assert Validator()(PAPER, leaked)  # grounding catches the numbers and names of the other paper
+    assert Validator().check_request(PAPER, leaked)  # grounding catches the numbers and names of the other paper
     alone = json.loads(ask(client, build_messages(PAPER, prompts, 0)).choices[0].message.content or "")
     assert "SparQ-Lite" in alone["tldr"]  # without an example there is nothing to leak
     outcomes = fetch_stats(url)["outcomes"]

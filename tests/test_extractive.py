@@ -119,9 +119,9 @@ def test_fields_do_not_share_sentences(abstract: str) -> None:
 def test_english_output_passes_the_validator(abstract: str) -> None:
     """The documented guarantee: only ``language`` can fail, and only in other languages."""
     english = paper(abstract)
-    assert Validator()(english, ExtractiveProvider().summarize(english)) == []
+    assert Validator().check_request(english, ExtractiveProvider().summarize(english)) == []
     chinese = PaperRequest("1", "A paper", abstract, FIELDS, "Chinese")
-    problems = Validator()(chinese, ExtractiveProvider().summarize(chinese))
+    problems = Validator().check_request(chinese, ExtractiveProvider().summarize(chinese))
     assert {problem.code for problem in problems} == {"language"}
 
 

@@ -273,7 +273,7 @@ def test_a_reask_answer_that_copies_the_rejected_text_ends_the_paper_at_once(rou
     """A small model asked again often sends the same answer: no use asking a third time."""
     route.mock(side_effect=[completion(answer=TWO), completion(answer={"tldr": TWO["tldr"]})])
 
-    def always(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+    async def always(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
         return [Problem("numbers", "tldr", "1.65 does not occur in the abstract")]
 
     [failed] = generate(validate=always, flags={"max_reasks": 4})
@@ -296,7 +296,7 @@ def test_schema_runs_before_the_validator(route: respx.Route) -> None:
     route.mock(side_effect=[completion("not json at all"), completion(answer=TWO)])
     seen: list[dict[str, str]] = []
 
-    def validate(request: PaperRequest, fields: object) -> list[Problem]:
+    async def validate(request: PaperRequest, fields: object) -> list[Problem]:
         seen.append(dict(fields))  # type: ignore[call-overload]
         return []
 

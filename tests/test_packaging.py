@@ -70,8 +70,11 @@ def test_wheel_contains_prompts_and_schemas(wheel: Path) -> None:
     assert shipped, "no prompt or schema files in the checkout"
     for rel in shipped:
         assert f"pipeline/{rel}" in names, rel
-    # The validator's data files: measures, two-letter abbreviations, clause endings.
-    for data in sorted((ROOT / "pipeline" / "validate").glob("*.tsv")):
+    # The validator's data files: measures, two-letter abbreviations, clause endings, and
+    # the grounding check's centering means.
+    data_files = [*(ROOT / "pipeline" / "validate").glob("*.tsv"), *(ROOT / "pipeline" / "validate").glob("*.npz")]
+    assert any(path.suffix == ".npz" for path in data_files)
+    for data in sorted(data_files):
         assert f"pipeline/validate/{data.name}" in names, data.name
 
 

@@ -48,7 +48,7 @@ def test_failing_seeds_are_repaired_and_nothing_else_moves(server: str, seeds: l
                     assert new.fields[name] == old.fields[name]
             if failed_before:
                 request = PaperRequest(new.id, new.title, new.abstract, failed_before, "Chinese")
-                assert validator(request, {n: new.fields[n] or "" for n in failed_before}) == []
+                assert validator.check_request(request, {n: new.fields[n] or "" for n in failed_before}) == []
         # Only lines that held a placeholder changed.
         for old_line, _ in changed_lines(seed.read_bytes(), copy.read_bytes()):
             assert old_line.split(": ", 1)[1] in {

@@ -64,7 +64,7 @@ def test_an_answer_cut_by_a_full_context_is_not_asked_again_with_more_tokens() -
 
 
 def test_a_failed_paper_keeps_its_answer_latency_and_mode() -> None:
-    def reject(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+    async def reject(request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
         return [Problem("numbers", "tldr", "tldr states 99.9%, not found in the abstract")]
 
     with respx.mock() as mock:

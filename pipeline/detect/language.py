@@ -66,6 +66,43 @@ def detect_language(text: str, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> s
     return "Chinese" if p.cjk_share >= thresholds.cjk_share_chinese else "English"
 
 
+# English words that only prose uses: a Chinese field holding them in a lowercase run of
+# Latin words ("compared to其他方法", "the model") has English left untranslated, and so
+# does one holding an adverb ("在多个指标上 consistently 优于基线", "NOVAK consistently"). A
+# lone function word is a word being discussed ("补语连词that"); a capitalised or numbered
+# run is a name ("Tanks and Temples", "Chain of Thought"); a quoted run or an identifier
+# ("parse_by_scene") is a term. All are left alone. (One string per list, split: a word
+# per line would bury them.)
+ENGLISH_FUNCTION_WORDS = frozenset(
+    """the of to and with for which that is are was were be been by from as into than this these
+    those its their our we they it an on at or but not no can could would should may might will
+    also both such while whereas although because via using based""".split()  # noqa: SIM905
+)
+ENGLISH_ADVERBS = frozenset(
+    """compared consistently significantly effectively efficiently respectively however therefore
+    thus substantially notably remarkably""".split()  # noqa: SIM905
+)
+_LATIN_RUN = re.compile(r"(?<![\w\-])[A-Za-z][A-Za-z0-9'’\-]*(?:[ ]+[A-Za-z][A-Za-z0-9'’\-]*)*(?![\w\-])", re.ASCII)
+_QUOTES = {"“": "”", '"': '"', "‘": "’", "'": "'", "「": "」", "《": "》"}
+
+
+def english_prose(text: str) -> list[str]:
+    """The runs of ``text`` (a field in a CJK language) that are English prose, not quoted:
+    an adverb anywhere ("NOVAK consistently"), or lowercase words with a function word
+    among several."""
+    found = []
+    for match in _LATIN_RUN.finditer(text):
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        if before in _QUOTES and _QUOTES[before] == after:
+            continue
+        words = match.group().split()
+        named = any(word[0].isupper() or any(c.isdigit() for c in word) for word in words)
+        function = len(words) > 1 and not named and any(word in ENGLISH_FUNCTION_WORDS for word in words)
+        if function or any(word in ENGLISH_ADVERBS for word in words):
+            found.append(match.group())
+    return found
+
+
 def dominant_language(texts: Iterable[str], default: str = "English") -> str:
     """The language most of ``texts`` are written in: a digest's target language."""
     counts = Counter(lang for lang in map(detect_language, texts) if lang)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -243,6 +244,64 @@ class GenerationCache:
 
     def close(self) -> None:
         self._db.close()
+
+    # -- embeddings: the grounding check's vectors, by model and text hash ------------------
+
+    def vectors(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The stored vectors among ``(model, text hash)`` keys (a missing one is left out)."""
+        if not self._embeddings_table(create=False):
+            return {}
+        by_model: dict[str, list[str]] = {}
+        for model, digest in keys:
+            by_model.setdefault(model, []).append(digest)
+        found: dict[tuple[str, str], bytes] = {}
+        for model, digests in by_model.items():
+            for start in range(0, len(digests), _VECTOR_KEYS_PER_QUERY):
+                chunk = digests[start : start + _VECTOR_KEYS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})",
+                    [model, *chunk],
+                )
+                found.update(((model, digest), bytes(vector)) for digest, vector in rows)
+        return found
+
+    def put_vectors(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Keep ``(model, text hash, vector bytes)`` in one transaction."""
+        if not items:
+            return
+        self._embeddings_table(create=True)
+        now = time.time()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings (model, text_hash, vector, created) VALUES (?, ?, ?, ?)",
+                [(model, digest, vector, now) for model, digest, vector in items],
+            )
+
+    def _embeddings_table(self, *, create: bool) -> bool:
+        """Whether the table exists, creating it on first write (older caches lack it; a
+        read-only cache is never changed)."""
+        if create:
+            self._db.executescript(_EMBEDDINGS_SCHEMA)
+            return True
+        row = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'embeddings'").fetchone()
+        return row is not None
+
+
+# Kept apart from _SCHEMA: created by the first vector written. ``created`` lets a job
+# prune vectors of days long repaired.
+_EMBEDDINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (model, text_hash)
+) WITHOUT ROWID;
+"""
+# Hashes per SELECT: SQLite before 3.32 allows 999 bound parameters per statement.
+_VECTOR_KEYS_PER_QUERY = 900
 
 
 _FAILURE_COLUMNS = "arxiv_id, reasons, message, attempts, nights, last_night, model, prompt_version"

@@ -103,7 +103,7 @@ class OpenAIProvider:
         schema = restricted_schema(ask.request.fields)
         return self._client.body(self._messages(ask), schema, self._settings.max_tokens, self._client.mode)
 
-    def batch_answer(
+    async def batch_answer(
         self, request: PaperRequest, response: dict[str, Any], mode: str, validate: Validate
     ) -> Generation | Prior | None:
         """A batch's answer for ``request``, checked like a live one: accepted fields, the
@@ -115,7 +115,7 @@ class OpenAIProvider:
         final = _final_reason(completion)
         if final is not None:
             return Prior(completion.content, (Problem(final[0], None, final[1]),))
-        fields, problems = _check(request, _Ask.first(request), completion, validate)
+        fields, problems = await _check(request, _Ask.first(request), completion, validate)
         if problems:
             return Prior(json.dumps(fields, ensure_ascii=False) if fields else completion.content, tuple(problems))
         return self._accepted(fields, completion, attempts=1, reasks=int(request.prior is not None),
@@ -173,7 +173,7 @@ class OpenAIProvider:
                 self._judged(request, answers, completion.content, [Problem(final[0], None, final[1])])
                 raise paper.failed([final[0]], final[1], completion.content, answered=True)
 
-            fields, problems = _check(request, ask, completion, validate)
+            fields, problems = await _check(request, ask, completion, validate)
             self._judged(request, answers, completion.content, problems)
             if not problems:
                 return self._accepted(fields, completion, attempts=paper.tally.calls, reasks=paper.reasks,
@@ -299,7 +299,7 @@ def _final_reason(completion: Completion) -> tuple[str, str] | None:
     return None
 
 
-def _check(
+async def _check(
     request: PaperRequest, ask: _Ask, completion: Completion, validate: Validate
 ) -> tuple[dict[str, str], list[Problem]]:
     """Decode, check against the schema of the fields asked, then run the injected
@@ -315,4 +315,4 @@ def _check(
         return {}, problems
     written = {**ask.accepted, **parse_summary(answer).present()}
     fields = {name: written[name] for name in FIELDS if name in written}
-    return fields, list(validate(request, MappingProxyType(fields)))
+    return fields, list(await validate(request, MappingProxyType(fields)))

@@ -53,6 +53,7 @@ ENVIRONMENT: dict[str, str] = {
     "examples": "DIGEST_REPAIR_EXAMPLES",
     "rpm": "DIGEST_REPAIR_RPM",
     "max_consecutive_failures": "DIGEST_REPAIR_MAX_CONSECUTIVE_FAILURES",
+    "embeddings_model": "EMBEDDINGS_MODEL",
 }
 
 
@@ -78,6 +79,8 @@ class LLMSettings:
     # The circuit breaker: stop the run after this many papers in a row failed for the same
     # transport reason (0: never).
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
+    # The model of --grounding api, on the same server and key.
+    embeddings_model: str = ""
     backoff_s: float = DEFAULT_BACKOFF_S
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S
 

@@ -127,7 +127,7 @@ class Batches:
                 continue
             key, request = found
             answered.add(result.custom_id)
-            outcome = None if result.response is None else self._answer(request, result.response, mode, validate)
+            outcome = None if result.response is None else await self._answer(request, result.response, mode, validate)
             if isinstance(outcome, Generation):
                 self.cache.put(key, request.id, outcome)
                 self.collected[key] = info.id
@@ -147,11 +147,11 @@ class Batches:
             f"{summary.returned} returned to the plan"
         )
 
-    def _answer(
+    async def _answer(
         self, request: PaperRequest, response: dict[str, Any], mode: str, validate: Validate
     ) -> Generation | Prior | None:
         try:
-            return self.provider.batch_answer(request, response, mode, validate)
+            return await self.provider.batch_answer(request, response, mode, validate)
         except Exception as exc:  # an answer nothing foresaw: that paper is planned again
             logger.error("%s: batch answer unusable: %s: %s", request.id, type(exc).__name__, exc)
             return None

@@ -230,6 +230,26 @@ class RepairJob:
             self.report.papers.clear()
             self._scheduled = self._tokens = 0
 
+    def _ground(self, day: Day) -> None:
+        """Give the validator the day's papers to check meaning against, and embed them in
+        a worker thread while the first requests are on the wire (checks wait for it)."""
+        papers = {(paper.title, paper.abstract) for _, document, _ in day.documents for paper in document.papers}
+        papers |= {(task.request.title, task.request.abstract) for task in day.tasks}  # restored ones too
+        key = str(id(day))
+        if self.validator.ground_day(key, sorted(papers)):
+            job = asyncio.create_task(self._embed_day(key))
+            self._pending.add(job)
+            job.add_done_callback(self._pending.discard)
+
+    async def _embed_day(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self.validator.embed_day, key)
+        except Exception as exc:  # the models or the embeddings API: grounding skipped, not the run
+            note = f"grounding check skipped for a day: {type(exc).__name__}: {exc}"
+            self.progress.note(note)
+            if note not in self.report.notes:
+                self.report.notes.append(note)
+
     def _on_signal(self) -> None:
         if self.report.interrupted:  # a second Ctrl-C: no more waiting
             self._cancel_pending()
@@ -249,9 +269,11 @@ class RepairJob:
             self.progress.add_total(len(day.tasks))
             if not day.tasks:
                 self._finish_day(day)
+            else:
+                self._ground(day)
             for task in day.tasks:
                 if not self.report.interrupted and (
-                    self._try_cache(task) or self._gave_up(task) or self._in_a_batch(task)
+                    await self._try_cache(task) or self._gave_up(task) or self._in_a_batch(task)
                 ):
                     self._task_done(task)
                     continue
@@ -346,7 +368,7 @@ class RepairJob:
 
     # -- one paper ----------------------------------------------------------------------
 
-    def _try_cache(self, task: Task) -> bool:
+    async def _try_cache(self, task: Task) -> bool:
         """Take an accepted answer from the cache: free, so no budget limits it. An answer
         a batch gave and this run collected counts as generated now (billed at batch rates)."""
         if self.cache is None:
@@ -356,7 +378,7 @@ class RepairJob:
         if generation is None:
             return False
         batch = self.batches.collected.get(key) if self.batches else None
-        if self._accept(task, generation, cached=batch is None) and batch is not None:
+        if await self._accept(task, generation, cached=batch is None) and batch is not None:
             task.result.batch = batch
         return True
 
@@ -414,7 +436,7 @@ class RepairJob:
             if generation is not None:
                 self._tokens += generation.usage.total
                 if (
-                    self._accept(task, generation, cached=False)
+                    await self._accept(task, generation, cached=False)
                     and self.cache is not None
                     and generation.provider == self.provider.name
                 ):
@@ -469,11 +491,11 @@ class RepairJob:
             night=self._night,
         )
 
-    def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
+    async def _accept(self, task: Task, generation: Generation, *, cached: bool) -> bool:
         """Validate once more, then put the fields into every file of the day."""
         fields = {name: sanitize(generation.fields.get(name, "")) for name in task.request.fields}
         unchanged = generation.checked and fields == generation.fields
-        problems = [] if unchanged else self.validator(task.request, fields)
+        problems = [] if unchanged else await self.validator(task.request, fields)
         expected = self._expected.get(generation.provider, frozenset())
         blocking = [p for p in problems if p.code not in expected]
         if blocking:
@@ -505,6 +527,7 @@ class RepairJob:
         if day.written:
             return
         day.written = True
+        self.validator.forget_day(str(id(day)))
         if day in self._open_days:
             self._open_days.remove(day)
         unwritten: dict[int, tuple[str, str]] = {}  # id(document) -> (reason, message)

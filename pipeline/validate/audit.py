@@ -27,16 +27,22 @@ def audit_document(
     """
     target = digest_language(document, language)
     suspect = []
-    for paper in document.papers:
-        failed = set(paper.failed(validator.matcher))
-        present = {name: value for name, value in paper.fields.items() if name not in failed and value is not None}
-        if not present:
-            continue
-        problems = validator.check(paper.title, paper.abstract, target, present)
-        if problems:
-            suspect.append(
-                {"id": paper.id, "index": paper.index, "problems": [problem.as_dict() for problem in problems]}
-            )
+    day = f"audit:{document.path}"  # grounding compares each summary with the file's papers
+    if validator.ground_day(day, [(paper.title, paper.abstract) for paper in document.papers]):
+        validator.embed_day(day)
+    try:
+        for paper in document.papers:
+            failed = set(paper.failed(validator.matcher))
+            present = {n: value for n, value in paper.fields.items() if n not in failed and value is not None}
+            if not present:
+                continue
+            problems = validator.check(paper.title, paper.abstract, target, present)
+            if problems:
+                suspect.append(
+                    {"id": paper.id, "index": paper.index, "problems": [problem.as_dict() for problem in problems]}
+                )
+    finally:
+        validator.forget_day(day)
     errors = [notice.as_dict() for notice in document.notices if notice.level == "error"]
     return {"path": str(document.path), "papers": len(document.papers), "errors": errors, "suspect": suspect}
 

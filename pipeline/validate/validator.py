@@ -7,21 +7,36 @@ thresholds); the generation loop re-asks with them and ``audit`` reports them. T
 themselves live in the modules named for what they read: ``quantities`` and ``measures``
 (numbers), ``terms`` (names), ``refusal``, ``links``, ``endings`` (cut-off fields) and
 ``overlap`` (repeated fields, copied abstract), all reading LaTeX through ``latex``.
+
+With a ``grounding`` backend, an answer the lexical checks accept is also checked for
+meaning against the abstracts of its day (``grounding``): a fluent summary of another
+paper names nothing the lexical checks could miss. The day's papers are registered
+(``ground_day``) and embedded (``embed_day``, slow: a worker thread) by the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from ..contracts import PaperRequest, Problem
-from ..detect.language import CHECKED_LANGUAGES, detect_language, normalize_language, profile
+from ..detect.language import CHECKED_LANGUAGES, detect_language, english_prose, normalize_language, profile
 from ..digest.markup import find_markup
 from ..digest.placeholders import DEFAULT_MATCHER, PlaceholderMatcher
+from ..generate.embeddings import build_embeddings_client, select_backend
 from ..generate.schema import schema_problems
+from ..generate.settings import LLMSettings, build_settings
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from . import endings, links, overlap, quantities, refusal, terms
+
+if TYPE_CHECKING:  # numpy comes with the grounding extra: imported only when grounding is on
+    from .grounding import Day, Grounder, VectorStore
 
 # The stable problem codes, in the order the checks run (reports and the README use them).
 CODES: tuple[str, ...] = (
@@ -33,6 +48,7 @@ CODES: tuple[str, ...] = (
     "markup",
     "length",
     "duplicate",
+    "grounding",
 )
 
 # schema.py's codes that are about size, not shape: reported as ``length``.
@@ -75,17 +91,80 @@ def _paper_context(title: str, abstract: str) -> _Paper:
     return _Paper(title, abstract)
 
 
+class _DayEntry:
+    """A registered day: its papers, and its embeddings once ``embed_day`` made them."""
+
+    def __init__(self, papers: list[tuple[str, str]]) -> None:
+        self.papers = papers
+        self.day: Day | None = None
+        self.ready = threading.Event()
+
+
 class Validator:
-    """The ``contracts.Validate`` callable; also used by ``audit`` on existing summaries."""
+    """The ``contracts.Validate`` callable; also used by ``audit`` on existing summaries.
+
+    ``grounding`` is ``"auto"`` (the embedded backend when its extra is installed, else
+    off with a notice), ``"embedded"``, ``"api"`` (``EMBEDDINGS_MODEL`` on the server the
+    environment names), ``"off"``, or a ``Grounder`` built by the caller. The library's
+    default is off: building a validator never loads the models unasked. When ``auto``
+    leaves the check off, ``grounding_notice`` says why in one line, for the caller to show.
+    """
 
     def __init__(
         self,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         matcher: PlaceholderMatcher = DEFAULT_MATCHER,
+        grounding: str | Grounder = "off",
     ) -> None:
         self.thresholds = thresholds
         self.matcher = matcher
         self._context = lru_cache(maxsize=_CACHED_PAPERS)(_paper_context)
+        if isinstance(grounding, str):
+            self.grounder, self.grounding_notice = build_grounder(grounding, build_settings({}, os.environ))
+        else:
+            self.grounder, self.grounding_notice = grounding, None
+        self._days: dict[str, _DayEntry] = {}
+        self._day_of: dict[str, str] = {}  # paper key -> the day it is checked against
+        self._lock = threading.Lock()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The problem codes this validator can report (``grounding`` only when it is on):
+        what a measurement of its acceptance should list."""
+        return CODES if self.grounder is not None else tuple(code for code in CODES if code != "grounding")
+
+    # -- the days grounding checks against ------------------------------------------------
+
+    def ground_day(self, day: str, papers: Iterable[tuple[str, str]]) -> bool:
+        """Register the papers (title, abstract) of day ``day``: the answer for each is then
+        checked against the others. False (nothing to do) without grounding."""
+        if self.grounder is None:
+            return False
+        entry = _DayEntry(list(papers))
+        with self._lock:
+            self._days[day] = entry
+            for title, abstract in entry.papers:
+                self._day_of[_paper_key(title, abstract)] = day
+        return True
+
+    def embed_day(self, day: str) -> None:
+        """Embed a registered day's papers: slow (the models run on the CPU), so the job
+        calls it in a worker thread while requests are on the wire; checks wait for it."""
+        entry = self._days.get(day)
+        if entry is None or self.grounder is None:
+            return
+        try:
+            entry.day = self.grounder.day(entry.papers)
+        finally:
+            entry.ready.set()  # a failure leaves the day unembedded: its checks skip grounding
+
+    def forget_day(self, day: str) -> None:
+        """Drop a written day's vectors: memory stays flat over many days."""
+        with self._lock:
+            entry = self._days.pop(day, None)
+            if entry is not None:
+                for title, abstract in entry.papers:
+                    self._day_of.pop(_paper_key(title, abstract), None)
 
     def prepare(self, title: str, abstract: str) -> None:
         """Derive the paper's numbers and names now, e.g. while waiting for the network,
@@ -93,8 +172,16 @@ class Validator:
         paper = self._context(title, abstract)
         paper.source, paper.vocabulary  # noqa: B018 - computed and cached
 
-    def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
-        return self.check(request.title, request.abstract, request.language, fields, expected=request.fields)
+    async def __call__(self, request: PaperRequest, fields: Mapping[str, str]) -> list[Problem]:
+        """``check_request``; with grounding in a worker thread (the models block)."""
+        if self.grounder is None:
+            return self.check_request(request, fields)
+        return await asyncio.to_thread(self.check_request, request, fields)
+
+    def check_request(self, request: PaperRequest, fields: Mapping[str, object]) -> list[Problem]:
+        """``check`` for the paper and fields of a request (blocks while grounding)."""
+        examples = tuple(example.title for example in request.examples)
+        return self.check(request.title, request.abstract, request.language, fields, request.fields, examples)
 
     def check(
         self,
@@ -103,10 +190,13 @@ class Validator:
         language: str,
         fields: Mapping[str, object],
         expected: tuple[str, ...] | None = None,
+        examples: Sequence[str] = (),
     ) -> list[Problem]:
         """All problems of ``fields`` for the paper ``title``/``abstract``.
 
-        ``expected`` names the fields that must be present (default: those given).
+        ``expected`` names the fields that must be present (default: those given);
+        ``examples`` the titles of the prompt's style examples (grounding holds an answer
+        to being nearer its own abstract than theirs).
         """
         wanted = tuple(fields) if expected is None else expected
         problems = [
@@ -128,7 +218,22 @@ class Validator:
                 problems += self._field_problems(name, value, title, abstract, language)
         if language in CHECKED_LANGUAGES:
             problems += self._cut_off(self._context(title, abstract), written, problems)
-        return problems + overlap.duplicates(written, self.thresholds)
+        problems += overlap.duplicates(written, self.thresholds)
+        if not problems and written:  # only an answer that would be written costs the models
+            problems += self._grounding(title, abstract, language, written, examples)
+        return problems
+
+    def _grounding(
+        self, title: str, abstract: str, language: str, written: Mapping[str, str], examples: Sequence[str]
+    ) -> list[Problem]:
+        """``grounding`` problems against the paper's registered day (none without one)."""
+        entry = self._days.get(self._day_of.get(_paper_key(title, abstract), ""))
+        if self.grounder is None or entry is None:
+            return []
+        entry.ready.wait()
+        if entry.day is None:
+            return []
+        return self.grounder.check(entry.day, title, abstract, written, examples=examples, language=language)
 
     def _placeholder(self, name: str, value: str, abstract: str) -> list[Problem]:
         if self.matcher.is_failed(value):
@@ -157,6 +262,11 @@ class Validator:
         wrong_language = language in CHECKED_LANGUAGES and detected not in (None, language)
         if wrong_language:
             problems.append(Problem("language", name, f"{name} is written in {detected}, not {language}"))
+        elif language == "Chinese" and detected == "Chinese":
+            untranslated = english_prose(value)
+            if untranslated:
+                shown = ", ".join(repr(run) for run in untranslated[:3])
+                problems.append(Problem("language", name, f"{name} leaves English untranslated: {shown}"))
         prose = links.without_links(value)
         missing_numbers = quantities.unsupported(prose, paper.source, t.number_tolerance, t.number_approx_tolerance)
         if missing_numbers:
@@ -194,6 +304,26 @@ class Validator:
             if why:
                 found.append(Problem("length", name, f"{name} is cut off mid-sentence: it {why}"))
         return found
+
+
+def _paper_key(title: str, abstract: str) -> str:
+    return hashlib.sha256(f"{title}\x00{abstract}".encode()).hexdigest()
+
+
+def build_grounder(
+    choice: str, settings: LLMSettings, store: VectorStore | None = None
+) -> tuple[Grounder | None, str | None]:
+    """The grounder ``--grounding CHOICE`` names (the ``api`` backend on ``settings``'
+    server, key and ``embeddings_model``; vectors kept in ``store``), and the one notice
+    line to print when ``auto`` leaves it off."""
+    backend, notice = select_backend(
+        choice, api_client=lambda: build_embeddings_client(settings), model=settings.embeddings_model
+    )
+    if backend is None:
+        return None, notice
+    from .grounding import Grounder  # numpy: only once grounding is on
+
+    return Grounder(backend, store=store), notice
 
 
 def _numbers_message(name: str, missing: list[quantities.Quantity], source: quantities.Source, t: Thresholds) -> str:
