@@ -479,7 +479,8 @@ def _print_table(report: RunReport) -> None:
 
 def _print_problems(report: RunReport) -> None:
     """Each paper that failed or was not written, then the skipped ones counted by reason
-    (after an abort they are every paper left: one line, not hundreds)."""
+    (after an abort they are every paper left: one line, not hundreds), file errors, and
+    after an abort the run's notes and its cause."""
     skipped: Counter[str] = Counter()
     for paper in report.papers:
         if paper.outcome in ("failed", "unwritten") or paper.reasons == ["gave_up"]:
@@ -495,7 +496,9 @@ def _print_problems(report: RunReport) -> None:
         for error in file.errors:
             where = f"{file.path}:{error['line']}" if error.get("line") else file.path
             print(f"  error: {where}: {error['message']}", file=sys.stderr)
-    if report.aborted:
+    if report.aborted:  # what the run noted then matters too (the days it never read)
+        for note in report.notes:
+            print(f"  note: {note}", file=sys.stderr)
         print(f"  aborted: {report.aborted}", file=sys.stderr)
 
 

@@ -69,7 +69,7 @@ def test_closed_port_exits_3_in_seconds_with_one_line(tmp_path: Path, monkeypatc
         port = probe.getsockname()[1]
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    paths = failed_day(tmp_path / "data", 59)
+    paths = failed_day(tmp_path / "data", 59) + failed_day(tmp_path / "data", 3, day="2026-04-16")
     before = [p.read_bytes() for p in paths]
     started = time.monotonic()
     code = main(["repair", "-q", str(tmp_path / "data"), "--report", str(tmp_path / "r.json")])
@@ -83,6 +83,10 @@ def test_closed_port_exits_3_in_seconds_with_one_line(tmp_path: Path, monkeypatc
     # the gate closed; the rest never started.
     assert 2 <= report["totals"]["requests"] <= 2 * 16 and report["totals"]["repaired"] == 0
     assert [p.read_bytes() for p in paths] == before
+    # The next day is not even read, and the report says its papers are in no count.
+    assert not any("2026-04-16" in file["path"] for file in report["files"])
+    unread = "1 more day(s) not read after the stop: `digest-repair scan` lists their failed papers"
+    assert unread in report["notes"] and f"note: {unread}" in err
 
 
 @pytest.mark.parametrize(

@@ -264,7 +264,8 @@ class RepairJob:
         admission = asyncio.Semaphore(limit * 2)
         pending = self._pending
 
-        for day in self._days(paths):
+        groups = group_days(discover(paths))
+        for day in self._days(groups):
             self._open_days.append(day)
             self.progress.add_total(len(day.tasks))
             if not day.tasks:
@@ -301,8 +302,15 @@ class RepairJob:
                     admission.release()
                 task.result.skip(reason)
                 self._task_done(task)
-            if self._stop_reason is not None:
-                break  # interrupted or aborted: do not even load the remaining days
+            if self._stop_reason is not None:  # interrupted or aborted: do not even load the remaining days
+                unread = sum(1 for group in groups if not isinstance(group, InputError))
+                if unread:  # their failed papers are in no count: say so
+                    note = (
+                        f"{unread} more day(s) not read after the stop: `digest-repair scan` lists their failed papers"
+                    )
+                    self.progress.note(note)
+                    self.report.notes.append(note)
+                break
 
         # A stop cancels what is left after its grace period (see stop()).
         await asyncio.gather(*pending, return_exceptions=True)
@@ -327,8 +335,9 @@ class RepairJob:
 
     # -- loading ----------------------------------------------------------------------
 
-    def _days(self, paths: Iterable[str | Path]) -> Iterator[Day]:
-        for group in group_days(discover(paths)):
+    def _days(self, groups: Iterator[list[Candidate] | InputError]) -> Iterator[Day]:
+        """Each group of files (one day) loaded and planned, as the run reaches it."""
+        for group in groups:
             if isinstance(group, InputError):
                 self._input_error(group)
                 continue
