@@ -328,7 +328,7 @@ def test_generation_accounting(route: respx.Route) -> None:
     asyncio.run(client.aclose())
     assert result.provider == "openai"
     assert result.model == "test-model-2026"
-    assert result.prompt_version == provider.prompt_version == "summary-v2"
+    assert result.prompt_version == provider.prompt_version == "summary-v3"
     assert result.mode == "json_schema"
     assert (result.attempts, result.reasks, result.latency_s) == (2, 0, 2.5)
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (100, 20)

@@ -3,8 +3,10 @@
 Two messages. The system message holds the instructions and, fenced as style examples, the
 fields of a few good papers of the same digest: the same for every paper that gets the
 same examples, so a provider's prompt-prefix cache serves it. The user message holds the
-paper and always ends with ``<title>`` and ``<abstract>`` blocks after the
-``Target language:`` and ``Fields to write:`` lines (test servers parse them).
+paper in ``<title>`` and ``<abstract>`` blocks after the ``Target language:`` and
+``Fields to write:`` lines (test servers parse them), and ends by naming the language
+again, in that language where ``prompts/languages.json`` knows it: a 1.5B model ignored the
+first line and answered 10 of 10 Chinese requests in English, and followed the last.
 
 The examples are not worked turns of a conversation: a small model shown another paper's
 abstract and answer as its own earlier turn copies that answer (a real one wrote an
@@ -123,13 +125,21 @@ def _system(request: PaperRequest, prompts: Prompts, max_examples: int) -> Messa
 
 
 def _user(request: PaperRequest, prompts: Prompts) -> Message:
+    language = normalize_language(request.language)
     content = prompts.user.render(
-        language=normalize_language(request.language),
+        language=language,
+        in_language=language_reminder(language),
         fields=", ".join(_ordered(request.fields)),
         title=_neutralise(" ".join(request.title.split())),
         abstract=_neutralise(request.abstract.strip()),
     )
     return {"role": "user", "content": content.rstrip("\n")}
+
+
+def language_reminder(language: str) -> str:
+    """The user message's last line: the language named in English, then in itself."""
+    native = resources.prompt_data("languages.json").get(language)
+    return f"Write every field in {language}." + (f" {native}" if isinstance(native, str) else "")
 
 
 def _ordered(fields: Sequence[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Load the prompt templates and JSON schemas that ship inside the package."""
+"""Load the prompt templates, their data and the JSON schemas that ship inside the package."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from typing import Any
 def prompt_text(name: str) -> str:
     """A prompt template from ``prompts/`` (installed as ``pipeline.prompts``)."""
     return resources.files("pipeline.prompts").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def prompt_data(name: str) -> dict[str, Any]:
+    """A JSON file of prompt text from ``prompts/`` (e.g. the language reminders)."""
+    loaded: dict[str, Any] = json.loads(prompt_text(name))
+    return loaded
 
 
 @cache
