@@ -38,6 +38,7 @@ from pipeline.generate.openai_provider import Answer, OpenAIProvider
 from pipeline.generate.settings import build_settings
 from pipeline.job.repair import Output, RepairJob, RepairOptions
 from pipeline.job.report import RunReport
+from pipeline.validate.overlap import trigrams
 from pipeline.validate.validator import Validator, build_grounder
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_8475de725130af0c.txt"
@@ -54,11 +55,6 @@ def reachable(base_url: str, key: str) -> bool:
             return True
     except OSError:
         return False
-
-
-def trigrams(text: str) -> set[str]:
-    folded = "".join(ch for ch in text.lower() if ch.isalnum())
-    return {folded[i : i + 3] for i in range(len(folded) - 2)}
 
 
 def leaked_from(fields: dict[str, Any], examples: list[dict[str, Any]]) -> str | None:

@@ -548,6 +548,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     grounder, notice = build_grounder(_grounding_choice(args), settings)
     if notice:
         print(notice, file=sys.stderr)
+    if grounder is not None:  # the abstracts' vectors: kept, so a later audit or repair embeds them once
+        grounder.store = _cache(args)
     validator = Validator(_thresholds(args), PlaceholderMatcher(args.placeholder), grounding=grounder or "off")
     language = args.language or _language_from_environment()
     files, unreadable = [], 0
@@ -693,7 +695,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--language", help="target language (env LANGUAGE; default: each digest's own)")
     _add_grounding_flags(audit)
-    audit.add_argument("--embeddings-model", help="the model of --grounding api (env EMBEDDINGS_MODEL)")
+    flag, kind, text = _LLM_FLAGS["embeddings_model"]
+    audit.add_argument(flag, type=kind, help=text)
+    _add_cache_flags(audit.add_argument_group("cache (the grounding check's vectors)"))
 
     devserver = sub.add_parser(
         "devserver",

@@ -38,7 +38,7 @@ from pipeline.generate.embeddings import (  # noqa: E402
     select_backend,
 )
 from pipeline.generate.settings import LLMSettings  # noqa: E402
-from pipeline.job.repair import RepairJob, RepairOptions  # noqa: E402
+from pipeline.job.repair import Output, RepairJob, RepairOptions  # noqa: E402
 from pipeline.job.report import RunReport  # noqa: E402
 from pipeline.validate.grounding import (  # noqa: E402
     CODE,
@@ -445,14 +445,17 @@ def _digest(tmp_path: Path) -> Path:
     return path
 
 
-def _run(path: Path, grounder: Grounder, *answers: dict[str, str]) -> tuple[RunReport, list[Any]]:
+def _run(
+    path: Path, grounder: Grounder, *answers: dict[str, str], options: RepairOptions | None = None
+) -> tuple[RunReport, list[Any]]:
     """One repair of ``path`` with the real provider; the server gives ``answers`` in turn."""
     import asyncio
 
     provider, _, _ = make_provider(max_reasks=1)
     report = RunReport(provider.name, provider.model, provider.prompt_version, "test")
-    job = RepairJob(provider, options=RepairOptions(), report=report, validator=Validator(grounding=grounder))
-    with respx.mock(assert_all_mocked=True) as router:
+    validator = Validator(grounding=grounder)
+    job = RepairJob(provider, options=options or RepairOptions(), report=report, validator=validator)
+    with respx.mock(assert_all_mocked=True, assert_all_called=bool(answers)) as router:
         route = router.post(COMPLETIONS).mock(side_effect=[completion(answer=a) for a in answers])
         asyncio.run(job.run([path]))
     return report, list(route.calls)
@@ -502,3 +505,33 @@ def test_embedded_without_the_extra_is_a_usage_error_and_auto_a_notice(
     monkeypatch.delenv("DIGEST_REPAIR_GROUNDING")
     assert main(["audit", str(path)]) == 0
     assert "grounding check off: it needs the grounding extra" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options", [RepairOptions(output=Output("dry-run")), RepairOptions(max_papers=0)], ids=["dry-run", "budget"]
+)
+def test_a_day_that_sends_no_request_never_embeds(
+    tmp_path: Path, fakes: tuple[TopicEmbedder, TopicEmbedder], options: RepairOptions
+) -> None:
+    grounder = Grounder(Backend("embedded", fakes), calibration=calibration())
+    report, calls = _run(_digest(tmp_path), grounder, options=options)
+    assert calls == [] and [p.outcome for p in report.papers] in (["planned"], ["skipped"])
+    assert [embedder.calls for embedder in fakes] == [[], []]
+
+
+def test_audit_keeps_the_abstracts_vectors_for_the_next_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, cache = _digest(tmp_path), tmp_path / "cache.sqlite"
+    runs: list[tuple[TopicEmbedder, TopicEmbedder]] = []
+
+    def fresh(choice: str, settings: object, store: object = None) -> tuple[Grounder, None]:
+        runs.append((TopicEmbedder("fast-1:fake"), TopicEmbedder("slow-1:fake")))
+        return Grounder(Backend("embedded", runs[-1]), calibration=calibration()), None
+
+    monkeypatch.setattr("pipeline.cli.build_grounder", fresh)
+    for _ in range(2):
+        assert main(["audit", str(path), "--grounding", "embedded", "--cache", str(cache)]) == 0
+    capsys.readouterr()
+    first, second = ([text for embedder in run for text in embedder.texts("passage")] for run in runs)
+    assert len(first) >= len(PAPERS) and second == []

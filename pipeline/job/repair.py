@@ -118,6 +118,7 @@ class RepairJob:
         self._night = tonight()
         self._open_days: list[Day] = []
         self._pending: set[asyncio.Task[None]] = set()  # papers in progress
+        self._unembedded: set[int] = set()  # days registered for grounding, not yet embedding
         self._written: set[Path] = set()  # --out targets of this run
         self.planner = Planner(
             language=options.language,
@@ -231,13 +232,20 @@ class RepairJob:
             self._scheduled = self._tokens = 0
 
     def _ground(self, day: Day) -> None:
-        """Give the validator the day's papers to check meaning against, and embed them in
-        a worker thread while the first requests are on the wire (checks wait for it)."""
+        """Give the validator the day's papers to check meaning against (cheap: nothing is
+        embedded until a check needs it, or ``_embed_early`` starts it)."""
         papers = {(paper.title, paper.abstract) for _, document, _ in day.documents for paper in document.papers}
         papers |= {(task.request.title, task.request.abstract) for task in day.tasks}  # restored ones too
-        key = str(id(day))
-        if self.validator.ground_day(key, sorted(papers)):
-            job = asyncio.create_task(self._embed_day(key))
+        if self.validator.ground_day(str(id(day)), sorted(papers)):
+            self._unembedded.add(id(day))
+
+    def _embed_early(self, day: Day) -> None:
+        """At the day's first request, embed its papers in a worker thread while that
+        request is on the wire. A day that sends none (cached, given up, a dry run, a
+        budget reached) never loads the models."""
+        if id(day) in self._unembedded:
+            self._unembedded.discard(id(day))
+            job = asyncio.create_task(self._embed_day(str(id(day))))
             self._pending.add(job)
             job.add_done_callback(self._pending.discard)
 
@@ -294,6 +302,7 @@ class RepairJob:
                     reason = self._budget_left()  # may have changed while waiting
                     if reason is None:
                         self._scheduled += 1
+                        self._embed_early(day)
                         job = asyncio.create_task(self._generate(task))
                         pending.add(job)
                         job.add_done_callback(pending.discard)
@@ -537,6 +546,7 @@ class RepairJob:
             return
         day.written = True
         self.validator.forget_day(str(id(day)))
+        self._unembedded.discard(id(day))
         if day in self._open_days:
             self._open_days.remove(day)
         unwritten: dict[int, tuple[str, str]] = {}  # id(document) -> (reason, message)

@@ -28,8 +28,7 @@ def audit_document(
     target = digest_language(document, language)
     suspect = []
     day = f"audit:{document.path}"  # grounding compares each summary with the file's papers
-    if validator.ground_day(day, [(paper.title, paper.abstract) for paper in document.papers]):
-        validator.embed_day(day)
+    validator.ground_day(day, [(paper.title, paper.abstract) for paper in document.papers])
     try:
         for paper in document.papers:
             failed = set(paper.failed(validator.matcher))

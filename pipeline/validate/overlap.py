@@ -45,6 +45,8 @@ _SHOWN = 60  # characters of a repeated part quoted in the message
 
 
 def trigrams(text: str) -> set[str]:
+    """The character trigrams the checks compare (letters and digits, case-folded); also
+    how ``benchmarks/bench_real_model.py`` tells an answer that copies a style example."""
     return _Field.of("", text).shingles
 
 

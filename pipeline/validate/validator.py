@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -34,6 +35,8 @@ from ..generate.schema import schema_problems
 from ..generate.settings import LLMSettings, build_settings
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from . import endings, links, overlap, quantities, refusal, terms
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # numpy comes with the grounding extra: imported only when grounding is on
     from .grounding import Day, Grounder, VectorStore
@@ -92,12 +95,15 @@ def _paper_context(title: str, abstract: str) -> _Paper:
 
 
 class _DayEntry:
-    """A registered day: its papers, and its embeddings once ``embed_day`` made them."""
+    """A registered day: its papers, and its embeddings once made (by ``embed_day`` ahead
+    of the checks, or by the first check that needs them: whichever comes first, once)."""
 
     def __init__(self, papers: list[tuple[str, str]]) -> None:
         self.papers = papers
         self.day: Day | None = None
-        self.ready = threading.Event()
+        self.error: Exception | None = None
+        self.done = False
+        self.lock = threading.Lock()
 
 
 class Validator:
@@ -119,7 +125,9 @@ class Validator:
         self.thresholds = thresholds
         self.matcher = matcher
         self._context = lru_cache(maxsize=_CACHED_PAPERS)(_paper_context)
-        if isinstance(grounding, str):
+        if grounding == "off":  # no settings read: a bad environment cannot break a validator without it
+            self.grounder, self.grounding_notice = None, None
+        elif isinstance(grounding, str):
             self.grounder, self.grounding_notice = build_grounder(grounding, build_settings({}, os.environ))
         else:
             self.grounder, self.grounding_notice = grounding, None
@@ -148,15 +156,24 @@ class Validator:
         return True
 
     def embed_day(self, day: str) -> None:
-        """Embed a registered day's papers: slow (the models run on the CPU), so the job
-        calls it in a worker thread while requests are on the wire; checks wait for it."""
+        """Embed a registered day's papers now: slow (the models run on the CPU), so the job
+        calls it in a worker thread while its first requests are on the wire. Raises what
+        embedding raised (the day's checks then skip grounding)."""
         entry = self._days.get(day)
-        if entry is None or self.grounder is None:
-            return
-        try:
-            entry.day = self.grounder.day(entry.papers)
-        finally:
-            entry.ready.set()  # a failure leaves the day unembedded: its checks skip grounding
+        if entry is not None and self._embedded(entry) is None and entry.error is not None:
+            raise entry.error
+
+    def _embedded(self, entry: _DayEntry) -> Day | None:
+        """The day's vectors, made on the first call; a check arriving meanwhile waits."""
+        with entry.lock:
+            if not entry.done and self.grounder is not None:
+                try:
+                    entry.day = self.grounder.day(entry.papers)
+                except Exception as exc:  # the models or the embeddings API: checked without grounding
+                    entry.error = exc
+                    logger.warning("grounding check skipped for a day: %s: %s", type(exc).__name__, exc)
+                entry.done = True
+            return entry.day
 
     def forget_day(self, day: str) -> None:
         """Drop a written day's vectors: memory stays flat over many days."""
@@ -228,12 +245,11 @@ class Validator:
     ) -> list[Problem]:
         """``grounding`` problems against the paper's registered day (none without one)."""
         entry = self._days.get(self._day_of.get(_paper_key(title, abstract), ""))
-        if self.grounder is None or entry is None:
+        day = None if self.grounder is None or entry is None else self._embedded(entry)
+        if day is None:
             return []
-        entry.ready.wait()
-        if entry.day is None:
-            return []
-        return self.grounder.check(entry.day, title, abstract, written, examples=examples, language=language)
+        assert self.grounder is not None
+        return self.grounder.check(day, title, abstract, written, examples=examples, language=language)
 
     def _placeholder(self, name: str, value: str, abstract: str) -> list[Problem]:
         if self.matcher.is_failed(value):
